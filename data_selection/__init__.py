@@ -1,0 +1,1 @@
+"""Data selection: synthetic web, URL + MinHash dedup, fastText mining, and benchmark decontamination."""

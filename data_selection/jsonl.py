@@ -1,0 +1,82 @@
+"""JSON Lines and JSON I/O for the data-selection stages.
+
+Reading is tolerant: a malformed line (bad JSON, or JSON that is not an object) is skipped and
+counted under a reason, never silently lost, so a stage can report it in its metrics. Writing is
+atomic (temp file in the same directory, fsync, ``os.replace``) so an interrupted stage never
+leaves a half-written output that DVC would cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+
+def read_jsonl(path: str | os.PathLike[str], skipped: Counter[str] | None = None) -> Iterator[dict]:
+    """Yield the JSON objects of ``path``, one per non-blank line.
+
+    Malformed lines are skipped and counted in ``skipped`` (if given) under "bad_json" or
+    "not_object". Raises ``FileNotFoundError`` (naming the path) at call time, not at first
+    iteration, so a missing input fails where the stage opens it.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"JSONL input not found: {p}")
+    return _iter_jsonl(p, skipped if skipped is not None else Counter())
+
+
+def _iter_jsonl(path: Path, skipped: Counter[str]) -> Iterator[dict]:
+    with path.open("r", encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue  # a trailing blank line is not a record and not an error
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                skipped["bad_json"] += 1
+                continue
+            if not isinstance(obj, dict):
+                skipped["not_object"] += 1
+                continue
+            yield obj
+
+
+def _atomic_write_text(path: str | os.PathLike[str], chunks: Iterable[str]) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Same directory as the target so os.replace is a rename on one filesystem (atomic).
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+
+
+def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict]) -> int:
+    """Write ``records`` as JSON Lines to ``path`` atomically; return the number written."""
+    count = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal count
+        for rec in records:
+            count += 1
+            yield json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n"
+
+    _atomic_write_text(path, lines())
+    return count
+
+
+def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as indented JSON (sorted keys) to ``path`` atomically."""
+    _atomic_write_text(path, [json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"])

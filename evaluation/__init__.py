@@ -1,0 +1,1 @@
+"""Evaluation: prompts, the one answer grader, pass@k / maj@k metrics, generation backends, reports."""

@@ -1,0 +1,117 @@
+"""Reports over several models' metrics: a Markdown table, pass@K / maj@K curves, DVC plot rows.
+
+The figure mirrors the paper's Fig. 7 (pass@K and maj@K against K on a log2 axis, one line per
+model) at our smaller K. The table's verdict sentences compare each model with the first one
+(the baseline) and say whether the difference is within noise: about two standard errors of
+the difference of two accuracies on n problems (an unpaired approximation; the paper gives none).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+
+from matplotlib.figure import Figure
+
+_K_KEY = re.compile(r"(pass|maj)@(\d+)")
+
+
+def _ks(metrics: dict, kind: str) -> list[int]:
+    """Sorted k values for which `metrics` has `kind@k`."""
+    return sorted(int(m.group(2)) for key in metrics if (m := _K_KEY.fullmatch(key)) and m.group(1) == kind)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def _comparison(name: str, base: str, metric: str, ours: dict, theirs: dict) -> str:
+    """One honest clause: the difference, its sign, and whether it exceeds ~2 standard errors."""
+    a, b = ours[metric], theirs[metric]
+    diff = 100 * (a - b)
+    n = min(ours.get("n_problems", 0), theirs.get("n_problems", 0))
+    verdict = "beat" if diff > 0 else "did not beat"
+    clause = f"{name} {verdict} {base} on {metric} ({_pct(a)}% vs {_pct(b)}%, {diff:+.1f} points"
+    if n > 0:
+        se = 100 * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
+        noise = "within" if abs(diff) <= 2 * se else "beyond"
+        clause += f"; {noise} 2 standard errors of {2 * se:.1f} points on {n} problems"
+    return clause + ")"
+
+
+def markdown_table(metrics_by_model: dict[str, dict]) -> str:
+    """Markdown table (rows: models; columns: top1, maj@k, pass@k, sample_acc, in percent).
+
+    After the table, one sentence per non-baseline model says whether it beat the first model
+    on top1 and on the largest maj@k both have.
+    """
+    if not metrics_by_model:
+        raise ValueError("metrics_by_model: empty")
+    all_metrics = list(metrics_by_model.values())
+    maj_ks = sorted(set.intersection(*(set(_ks(m, "maj")) for m in all_metrics)))
+    pass_ks = sorted(set.intersection(*(set(_ks(m, "pass")) for m in all_metrics)))
+    columns = ["top1", *(f"maj@{k}" for k in maj_ks), *(f"pass@{k}" for k in pass_ks), "sample_acc"]
+    columns = [c for c in columns if all(c in m for m in all_metrics)]
+    lines = [
+        "| model | " + " | ".join(columns) + " | n_problems |",
+        "|---|" + "---:|" * (len(columns) + 1),
+    ]
+    for name, metrics in metrics_by_model.items():
+        cells = [_pct(metrics[c]) for c in columns] + [str(metrics.get("n_problems", ""))]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Values are percentages.")
+    names = list(metrics_by_model)
+    base = names[0]
+    for name in names[1:]:
+        clauses = [_comparison(name, base, "top1", metrics_by_model[name], metrics_by_model[base])]
+        if maj_ks:
+            metric = f"maj@{maj_ks[-1]}"
+            clauses.append(_comparison(name, base, metric, metrics_by_model[name], metrics_by_model[base]))
+        lines.append("")
+        lines.append("; ".join(clauses) + ".")
+    return "\n".join(lines) + "\n"
+
+
+def curves_rows(metrics_by_model: dict[str, dict]) -> list[dict]:
+    """Rows {model, k, pass_at_k, maj_at_k} for every k a model has both metrics for."""
+    rows = []
+    for name, metrics in metrics_by_model.items():
+        for k in sorted(set(_ks(metrics, "pass")) & set(_ks(metrics, "maj"))):
+            rows.append({"model": name, "k": k, "pass_at_k": metrics[f"pass@{k}"], "maj_at_k": metrics[f"maj@{k}"]})
+    return rows
+
+
+def plot_passk_majk(metrics_by_model: dict[str, dict], path_png: str) -> None:
+    """Write a two-panel PNG (pass@K and maj@K against K, log2 axis) to `path_png` atomically."""
+    if not metrics_by_model:
+        raise ValueError("metrics_by_model: empty")
+    # Figure without pyplot: no global backend switch, no GUI, safe in worker processes.
+    fig = Figure(figsize=(10, 4), dpi=100)
+    axes = fig.subplots(1, 2)
+    for ax, kind, title in zip(axes, ("pass", "maj"), ("Pass@K", "Maj@K"), strict=True):
+        for name, metrics in metrics_by_model.items():
+            ks = _ks(metrics, kind)
+            ax.plot(ks, [100 * metrics[f"{kind}@{k}"] for k in ks], marker="o", label=name)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("K")
+        ax.set_ylabel("accuracy (%)")
+        ax.set_title(title)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    directory = os.path.dirname(os.path.abspath(path_png))
+    os.makedirs(directory, exist_ok=True)
+    # Temp file in the same directory, then os.replace: readers never see a half-written PNG.
+    fd, tmp = tempfile.mkstemp(suffix=".png.tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fig.savefig(handle, format="png")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the plot should be readable like any output
+        os.replace(tmp, path_png)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

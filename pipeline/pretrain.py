@@ -1,0 +1,49 @@
+"""Stage `pretrain`: continued pretraining (causal LM) of the tiny or pretrained model on the mined corpus."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from data_selection.jsonl import read_jsonl, write_json_atomic
+from pipeline import stage
+from pipeline.train_common import file_digest, fingerprint, load_tokenizer, save_model
+from training.checkpoint import Checkpointer
+from training.loop import train
+from training.model import build_model, count_parameters
+from training.pretrain import pack_corpus, pretrain_loss_fn
+from training.step_log import StepLogger
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = stage.parser(__doc__)
+    p.add_argument("--corpus", required=True, help="input: decontaminated corpus (JSONL)")
+    p.add_argument("--tokenizer", required=True, help="input: tokenizer directory")
+    p.add_argument("--out", required=True, help="output: model directory")
+    p.add_argument("--live", required=True, help="output: DVCLive directory (per-step logs)")
+    p.add_argument("--metrics", required=True, help="output: final training metrics (JSON)")
+    p.add_argument("--checkpoints", required=True, help="scratch: resumable checkpoints")
+    args = p.parse_args(argv)
+    params = stage.setup(args.params)
+    cfg = params.pretrain
+    tokenizer = load_tokenizer(args.tokenizer)
+    skipped: Counter[str] = Counter()
+    texts = [page["text"] for page in read_jsonl(args.corpus, skipped) if isinstance(page.get("text"), str)]
+    if not texts:
+        raise ValueError(f"{args.corpus}: the corpus is empty")
+    model = build_model(params.model, len(tokenizer), tokenizer.eos_token_id, tokenizer.pad_token_id, params.seed)
+    chunks = pack_corpus(texts, tokenizer, cfg.seq_len)
+    ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every,
+                        fingerprint(cfg, params.model, params.seed, file_digest(args.corpus), file_digest(args.tokenizer)))
+    logger = StepLogger(args.live, cfg.log_every, cfg.steps)
+    last = train(model, pretrain_loss_fn(model, chunks, cfg.batch_size, params.seed), cfg.steps, cfg.optim,
+                 logger, ckpt, "pretrain")
+    logger.close()
+    save_model(model, tokenizer, args.out)
+    ckpt.clear()
+    write_json_atomic(args.metrics, {"final_loss": last.get("loss"), "chunks": len(chunks),
+                                     "tokens": int(chunks.numel()), "parameters": count_parameters(model),
+                                     "steps": cfg.steps, "malformed_lines": dict(skipped)})
+
+
+if __name__ == "__main__":
+    stage.run(main)

@@ -1,0 +1,82 @@
+"""What every stage entry point shares: argument parsing, logging, params, seeding, atomic outputs
+and turning user errors (bad params, missing or empty inputs) into one clear line."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import random
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pipeline.config import ConfigError, Params, load_params
+
+log = logging.getLogger("pipeline")
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """An argparse parser with the `--params` option every stage takes."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    return p
+
+
+def setup(params_path: str) -> Params:
+    """Logging, strict params, seeds and torch threads, in that order."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    params = load_params(params_path)
+    seed_everything(params.seed, params.threads)
+    return params
+
+
+def seed_everything(seed: int, threads: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
+def run(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
+    """Call a stage's main; user errors exit 1 with one line (DEBUG=1 shows the traceback)."""
+    from rl.grpo import NonFiniteError
+    from training.loop import NonFiniteLoss
+
+    try:
+        main(argv)
+    except (ConfigError, FileNotFoundError, ValueError, NonFiniteLoss, NonFiniteError) as err:
+        if os.environ.get("DEBUG"):
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+
+
+def require_file(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"input not found: {path} (run the stage that makes it first)")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary sibling directory; on success it replaces `target` in one rename."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)

@@ -1,0 +1,33 @@
+"""Shared fixtures: small synthetic problems, a real BPE tokenizer and a tiny real Llama model."""
+
+import pytest
+import torch
+
+from evaluation.prompts import synthetic_prompt
+from evaluation.synthetic_problems import ProblemsConfig, make_splits
+from training.config import ModelConfig
+from training.model import build_model
+from training.tokenizer import train_bpe
+
+TINY_MODEL = ModelConfig(
+    pretrained=None, architecture="llama", hidden_size=32, intermediate_size=64, num_layers=2,
+    num_heads=2, num_kv_heads=2, max_position_embeddings=256, tie_embeddings=True, dtype="float32",
+)
+
+
+@pytest.fixture(scope="session")
+def problems():
+    train, test = make_splits(ProblemsConfig(n_train=300, n_test=20, max_ops=2, max_number=9), seed=0)
+    return train, test
+
+
+@pytest.fixture(scope="session")
+def tokenizer(problems):
+    train, _ = problems
+    return train_bpe([synthetic_prompt(p["question"]) + p["answer"] for p in train], 400, 2)
+
+
+@pytest.fixture()
+def tiny_model(tokenizer):
+    torch.manual_seed(0)
+    return build_model(TINY_MODEL, len(tokenizer), tokenizer.eos_token_id, tokenizer.pad_token_id, seed=0)

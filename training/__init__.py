@@ -1,0 +1,1 @@
+"""Tokenizer, model factory, continued pretraining and SFT shared by the pipeline stages."""

@@ -1,0 +1,54 @@
+"""The supervised training loop shared by continued pretraining and SFT.
+
+`batch_loss(step)` must draw its batch from a generator seeded by the step, so a resumed run sees
+exactly the batches an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from tqdm import tqdm
+
+from training.checkpoint import Checkpointer
+from training.config import OptimConfig
+from training.optim import clip_and_step, lr_factor, make_optimizer, set_lr
+from training.step_log import StepLogger
+
+
+class NonFiniteLoss(RuntimeError):
+    """Raised when a loss is NaN or inf; the last good checkpoint is left in place."""
+
+
+def train(
+    model: torch.nn.Module,
+    batch_loss: Callable[[int], torch.Tensor],
+    steps: int,
+    optim: OptimConfig,
+    logger: StepLogger,
+    checkpointer: Checkpointer,
+    desc: str,
+) -> dict[str, float]:
+    """Run `steps` optimizer steps; returns the final logged values."""
+    model.train()
+    optimizer = make_optimizer(model, optim)
+    start, _ = checkpointer.load(model, optimizer)
+    last: dict[str, float] = {}
+    ema = None
+    for step in tqdm(range(start, steps), desc=desc, initial=start, total=steps, mininterval=2):
+        lr = optim.lr * lr_factor(step, steps, optim)
+        set_lr(optimizer, lr)
+        loss = batch_loss(step)
+        if not math.isfinite(loss.item()):
+            raise NonFiniteLoss(f"{desc}: loss is {loss.item()} at step {step}; last checkpoint kept")
+        loss.backward()
+        grad_norm = clip_and_step(model, optimizer, optim.grad_clip)
+        ema = loss.item() if ema is None else 0.9 * ema + 0.1 * loss.item()
+        last = {"loss": loss.item(), "loss_ema": ema, "lr": lr, "grad_norm": grad_norm}
+        logger.log(step + 1, last)
+        if checkpointer.due(step + 1) and step + 1 < steps:
+            checkpointer.save(step + 1, model, optimizer)
+    model.eval()
+    return last

@@ -1,0 +1,43 @@
+"""Per-step training logs through DVCLive, so `dvc plots` and `dvc exp show` see them.
+
+DVCLive is opened with `save_dvc_exp=False` and `dvcyaml=False`: the pipeline's own dvc.yaml
+declares the plots, and `dvc exp run` (not DVCLive) owns experiments.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class StepLogger:
+    """Logs a dict of scalars every `every` steps (and always at the last step)."""
+
+    def __init__(self, directory: str | Path | None, every: int, total: int, resume: bool = False) -> None:
+        self.every, self.total = every, total
+        self.live = None
+        if directory is not None:
+            from dvclive import Live  # imported here: library users without DVC still train
+
+            self.live = Live(str(directory), resume=resume, save_dvc_exp=False, dvcyaml=False)
+
+    def wants(self, step: int) -> bool:
+        """`step` counts completed steps (1-based)."""
+        return step % self.every == 0 or step == self.total
+
+    def log(self, step: int, values: dict[str, float]) -> None:
+        if not self.wants(step):
+            return
+        log.info("step %d/%d %s", step, self.total, " ".join(f"{k}={v:.4g}" for k, v in values.items()))
+        if self.live is None:
+            return
+        self.live.step = step
+        for key, value in values.items():
+            self.live.log_metric(key, float(value))
+        self.live.next_step()
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.end()
