@@ -6,14 +6,25 @@ hash ``bucket`` count is far below fastText's 2M (a 2M x 256 float matrix is 2 G
 for a small corpus), and training runs on ``threads`` threads (1 by default) with a fixed seed,
 so the same inputs give the same model. Text is lower-cased with newlines turned into spaces,
 the same way for training and scoring (fastText's ``predict`` rejects newlines).
+
+Determinism workaround: fastText initialises its input matrix in ten blocks, one per thread
+(facebookresearch/fastText#1061), so with fewer than 10 threads most rows keep whatever the
+allocator returned. Upstream's storage is zeroed, but the fasttext-numpy2 build leaves it
+uninitialised: on a reused heap the model changes from call to call and can hit "Encountered
+NaN". Training therefore runs with glibc's malloc perturbation set so new allocations are
+zero-filled (as upstream), then restored. Without glibc this is a no-op; a ``bucket`` large
+enough that the matrix exceeds glibc's mmap threshold (32 MiB at most) is zeroed by the kernel.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import os
 import random
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import fasttext
 import numpy as np
@@ -22,6 +33,24 @@ from data_selection.config import MineConfig
 
 MATH_LABEL = "__label__math"
 OTHER_LABEL = "__label__other"
+_M_PERTURB = -6  # glibc mallopt parameter: fill malloc'd bytes with (byte ^ 0xFF)
+
+
+@contextlib.contextmanager
+def _zero_filled_mallocs() -> Iterator[None]:
+    """While active, glibc malloc returns zero-filled memory (see the module docstring)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        yield  # not glibc: nothing to set
+        return
+    enabled = mallopt(_M_PERTURB, 0xFF) == 1
+    try:
+        yield
+    finally:
+        if enabled:
+            mallopt(_M_PERTURB, 0)
 
 
 def clean_text(text: str) -> str:
@@ -47,11 +76,14 @@ def train_classifier(positives: Sequence[str], negatives: Sequence[str], cfg: Mi
     train_path = workdir / f"fasttext_train_{seed}.txt"
     train_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     try:
-        model = fasttext.train_supervised(
-            input=str(train_path), dim=cfg.dim, lr=cfg.lr, wordNgrams=cfg.word_ngrams,
-            minCount=cfg.min_count, epoch=cfg.epoch, bucket=cfg.bucket, thread=cfg.threads,
-            seed=seed, verbose=0,
-        )
+        with _zero_filled_mallocs():
+            model = fasttext.train_supervised(
+                input=str(train_path), dim=cfg.dim, lr=cfg.lr, wordNgrams=cfg.word_ngrams,
+                minCount=cfg.min_count, epoch=cfg.epoch, bucket=cfg.bucket, thread=cfg.threads,
+                seed=seed, verbose=0,
+            )
+    except RuntimeError as err:  # fastText reports divergence as a bare "Encountered NaN."
+        raise RuntimeError(f"fastText training failed ({err}); lower lr or epoch, or vary the data") from err
     finally:
         os.unlink(train_path)
     return model

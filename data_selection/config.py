@@ -91,9 +91,9 @@ class MineConfig:
     min_count: int = 3  # minimal word occurrences
     epoch: int = 3  # passes over the training file
     bucket: int = 100_000  # hash buckets for n-grams; fastText's 2M gives a 2 GB model at dim 256
-    n_positives: int = 1000  # seed pages used as positives (paper: 500K)
-    n_negatives: int = 1000  # random pool pages used as negatives (paper: 500K)
-    top_n: int = 800  # pages kept after ranking (paper: top 40B tokens; counted in pages here)
+    n_positives: int = 1500  # seed pages used as positives (paper: 500K)
+    n_negatives: int = 1500  # random pool pages used as negatives (paper: 500K)
+    top_n: int = 600  # pages kept after ranking (paper: top 40B tokens; counted in pages here)
     threads: int = 1  # fastText threads; 1 keeps training deterministic
 
     def __post_init__(self) -> None:

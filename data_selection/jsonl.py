@@ -80,3 +80,8 @@ def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict]) ->
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as indented JSON (sorted keys) to ``path`` atomically."""
     _atomic_write_text(path, [json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"])
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` atomically (reports and other plain-text outputs)."""
+    _atomic_write_text(path, [text])

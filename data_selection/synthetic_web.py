@@ -236,7 +236,7 @@ def _domain_pages(host: str, role: str, cfg: WebConfig, rng: random.Random) -> l
 
 def _mirror_copy(page: dict, mirror_host: str, cluster: int, rng: random.Random) -> dict:
     """Near-duplicate: the mirror's own header/footer, an ad line, and at most one word rewritten."""
-    body = page["text"].split("\n")[1]
+    body = page["text"].split("\n", 1)[1].rsplit("\n", 1)[0]  # between header and footer lines
     words = body.split(" ")
     for pos in rng.sample(range(len(words)), min(len(words), rng.randint(0, 1))):
         words[pos] = "[link]"  # a rewritten link; each edit breaks up to k shingles
@@ -245,6 +245,7 @@ def _mirror_copy(page: dict, mirror_host: str, cluster: int, rng: random.Random)
     path = f"/{page['domain']}{page['url'].split(page['domain'], 1)[1]}"
     copy = _page(mirror_host, path, page["kind"], _frame(mirror_host, edited))
     copy["dup_cluster"] = cluster
+    copy["benchmark_id"] = page["benchmark_id"]  # a mirrored planted page is still contaminated
     return copy
 
 

@@ -1,1 +1,1 @@
-"""Evaluation: prompts, the one answer grader, pass@k / maj@k metrics, generation backends, reports."""
+"""Evaluation: prompts, the one grader, pass@k / maj@k metrics, generation backends, reports."""

@@ -13,6 +13,11 @@ BACKENDS = ("hf", "vllm")
 DTYPES = ("float32", "bfloat16", "float16")
 
 
+def _is_int(value: object) -> bool:
+    # bool is an int subclass; "true" in YAML must not pass as 1.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class EvaluateConfig:
     """How to evaluate one model on the held-out test problems."""
@@ -20,11 +25,11 @@ class EvaluateConfig:
     backend: str = "hf"  # "hf" (transformers, CPU or GPU) or "vllm" (GPU extra only)
     n_problems: int = 500  # first N test problems; 0 = all (std. error ~2.2 points at 500)
     batch_size: int = 128  # sequences per generate call (prompts x samples) for "hf"
-    greedy_max_new_tokens: int = 96  # token budget of the greedy (top-1) pass; paper: 1024
+    greedy_max_new_tokens: int = 72  # token budget of the greedy (top-1) pass; paper: 1024
     n_samples: int = 8  # samples per problem for pass@k / maj@k; paper Fig. 7: up to 64
     temperature: float = 0.7  # sampling temperature of the sampled pass (paper Fig. 7)
     top_p: float = 1.0  # nucleus sampling threshold of the sampled pass
-    max_new_tokens: int = 96  # token budget of each sampled completion
+    max_new_tokens: int = 72  # token budget of each sampled completion
     maj_subsets: int = 200  # max k-subsets averaged per problem for maj@k (all if fewer exist)
     dtype: str = "float32"  # weights dtype when loading; float32 on CPU
 
@@ -33,15 +38,19 @@ class EvaluateConfig:
             raise ValueError(f"backend: must be one of {BACKENDS}, got {self.backend!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype: must be one of {DTYPES}, got {self.dtype!r}")
-        for name in ("batch_size", "greedy_max_new_tokens", "n_samples", "max_new_tokens", "maj_subsets"):
+        for name in ("batch_size", "greedy_max_new_tokens", "n_samples", "max_new_tokens"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if not _is_int(value) or value < 1:
                 raise ValueError(f"{name}: must be an integer >= 1, got {value!r}")
-        if not isinstance(self.n_problems, int) or isinstance(self.n_problems, bool) or self.n_problems < 0:
-            raise ValueError(f"n_problems: must be an integer >= 0 (0 = all), got {self.n_problems!r}")
-        if not 0.0 <= self.temperature <= 10.0:
+        if not _is_int(self.maj_subsets) or self.maj_subsets < 1:
+            raise ValueError(f"maj_subsets: must be an integer >= 1, got {self.maj_subsets!r}")
+        if not _is_int(self.n_problems) or self.n_problems < 0:
+            raise ValueError(
+                f"n_problems: must be an integer >= 0 (0 = all), got {self.n_problems!r}"
+            )
+        if not isinstance(self.temperature, (int, float)) or not 0.0 <= self.temperature <= 10.0:
             raise ValueError(f"temperature: must be in [0, 10], got {self.temperature}")
-        if not 0.0 < self.top_p <= 1.0:
+        if not isinstance(self.top_p, (int, float)) or not 0.0 < self.top_p <= 1.0:
             raise ValueError(f"top_p: must be in (0, 1], got {self.top_p}")
         self._check_cross_fields()
 

@@ -22,7 +22,9 @@ def select_problems(problems: list[dict], n_problems: int) -> list[dict]:
     if n_problems == 0:
         return list(problems)
     if len(problems) < n_problems:
-        raise ValueError(f"n_problems: {n_problems} requested but only {len(problems)} problems given")
+        raise ValueError(
+            f"n_problems: {n_problems} requested but only {len(problems)} problems given"
+        )
     return list(problems[:n_problems])
 
 
@@ -41,7 +43,9 @@ def _grade(problem: dict, gold: str, mode: str, completions: list[str]) -> list[
     ]
 
 
-def _timed(backend: Backend, prompts: list[str], seed: int, **kwargs: Any) -> tuple[list[list[str]], float, float]:
+def _timed(
+    backend: Backend, prompts: list[str], seed: int, **kwargs: Any
+) -> tuple[list[list[str]], float, float]:
     t0 = time.perf_counter()
     out = backend.generate(prompts, seed=seed, **kwargs)
     return out, time.perf_counter() - t0, backend.last_tokens_per_s
@@ -62,7 +66,13 @@ def evaluate(
     prompts = [synthetic_prompt(p["question"]) for p in chosen]
     golds = [gold_answer(p["answer"]) for p in chosen]
     greedy, greedy_s, greedy_tps = _timed(
-        backend, prompts, seed, n=1, temperature=0.0, top_p=1.0, max_new_tokens=cfg.greedy_max_new_tokens
+        backend,
+        prompts,
+        seed,
+        n=1,
+        temperature=0.0,
+        top_p=1.0,
+        max_new_tokens=cfg.greedy_max_new_tokens,
     )
     # A different seed for the sampled pass, so it does not replay the greedy pass's stream.
     sampled, sample_s, sample_tps = _timed(

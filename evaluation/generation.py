@@ -62,10 +62,13 @@ class HFBackend:
         self.batch_size = batch_size
         self.progress = progress
         # A tokenizer without a pad token pads with EOS; the attention mask hides it.
-        self.pad_id: int = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        pad_id = tokenizer.pad_token_id
+        self.pad_id: int = pad_id if pad_id is not None else tokenizer.eos_token_id
         self.last_tokens_per_s: float = 0.0
 
-    def _sampling_kwargs(self, n: int, temperature: float, top_p: float, max_new_tokens: int) -> dict:
+    def _sampling_kwargs(
+        self, n: int, temperature: float, top_p: float, max_new_tokens: int
+    ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "num_return_sequences": n,
             "max_new_tokens": max_new_tokens,
@@ -84,7 +87,10 @@ class HFBackend:
     @torch.inference_mode()
     def _generate_batch(self, batch: list[str], kwargs: dict) -> tuple[list[str], int]:
         device = next(self.model.parameters()).device
-        enc = self.tokenizer(batch, return_tensors="pt", padding=True, padding_side="left").to(device)
+        # No special tokens: SFT and RL tokenize the prompt the same way (training/sft.py).
+        enc = self.tokenizer(
+            batch, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False
+        ).to(device)
         out = self.model.generate(**enc, **kwargs)
         new = out[:, enc["input_ids"].shape[1] :]
         # Count tokens up to and including the first EOS (the rest is padding).
@@ -111,7 +117,9 @@ class HFBackend:
         starts = range(0, len(prompts), per_batch)
         results: list[list[str]] = []
         total_tokens, t0 = 0, time.perf_counter()
-        bar = tqdm(starts, desc=f"generate n={n} T={temperature}", unit="batch", disable=not self.progress)
+        bar = tqdm(
+            starts, desc=f"generate n={n} T={temperature}", unit="batch", disable=not self.progress
+        )
         for batch_index, start in enumerate(bar):
             torch.manual_seed(seed + batch_index)
             texts, n_tokens = self._generate_batch(prompts[start : start + per_batch], kwargs)
@@ -126,7 +134,9 @@ class HFBackend:
 class VLLMBackend:
     """vLLM generation from a saved model directory (GPU only)."""
 
-    def __init__(self, model_path: str, *, seed: int = 0, dtype: str = "auto", **llm_kwargs: Any) -> None:
+    def __init__(
+        self, model_path: str, *, seed: int = 0, dtype: str = "auto", **llm_kwargs: Any
+    ) -> None:
         try:
             import vllm
         except ImportError as err:

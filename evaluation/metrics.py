@@ -38,7 +38,7 @@ class ProblemOutcome:
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k: probability that a random k-subset of n samples (c right) has a right one."""
+    """Unbiased pass@k: chance that a random k-subset of n samples (c right) has a right one."""
     if n < 1 or not 0 <= c <= n or not 1 <= k <= n:
         raise ValueError(f"k: need n >= 1, 0 <= c <= n, 1 <= k <= n; got n={n} c={c} k={k}")
     if n - c < k:
@@ -56,7 +56,9 @@ def _vote_key(answer: str | None) -> str | None:
     return normalized if normalized is not None else answer.strip()
 
 
-def _majority_correct(keys: Sequence[str | None], correct: Sequence[bool], subset: Iterable[int]) -> bool:
+def _majority_correct(
+    keys: Sequence[str | None], correct: Sequence[bool], subset: Iterable[int]
+) -> bool:
     """Correctness of the majority answer among `subset` (indices in increasing order).
 
     Ties go to the tied answer whose first occurrence has the lowest sample index; a subset
@@ -130,7 +132,9 @@ def summarize(
         raise ValueError("per_problem: empty; nothing to summarize")
     n = len(per_problem[0].sample_correct)
     if n < 1 or any(len(p.sample_correct) != n for p in per_problem):
-        raise ValueError(f"per_problem: every problem needs the same n >= 1 samples (first has {n})")
+        raise ValueError(
+            f"per_problem: every problem needs the same n >= 1 samples (first has {n})"
+        )
     rng = random.Random(seed)
     ks = ks_for(n)
     count = len(per_problem)
@@ -140,9 +144,12 @@ def summarize(
         "top1": sum(p.greedy_correct for p in per_problem) / count,
     }
     for k in ks:
-        metrics[f"pass@{k}"] = sum(pass_at_k(n, sum(p.sample_correct), k) for p in per_problem) / count
+        total = sum(pass_at_k(n, sum(p.sample_correct), k) for p in per_problem)
+        metrics[f"pass@{k}"] = total / count
     for k in ks:
-        total = sum(maj_at_k(p.sample_answers, p.sample_correct, k, maj_subsets, rng) for p in per_problem)
+        total = sum(
+            maj_at_k(p.sample_answers, p.sample_correct, k, maj_subsets, rng) for p in per_problem
+        )
         metrics[f"maj@{k}"] = total / count
     metrics["sample_acc"] = sum(sum(p.sample_correct) / n for p in per_problem) / count
     return metrics

@@ -20,7 +20,8 @@ _K_KEY = re.compile(r"(pass|maj)@(\d+)")
 
 def _ks(metrics: dict, kind: str) -> list[int]:
     """Sorted k values for which `metrics` has `kind@k`."""
-    return sorted(int(m.group(2)) for key in metrics if (m := _K_KEY.fullmatch(key)) and m.group(1) == kind)
+    matches = (_K_KEY.fullmatch(key) for key in metrics)
+    return sorted(int(m.group(2)) for m in matches if m and m.group(1) == kind)
 
 
 def _pct(value: float) -> str:
@@ -69,7 +70,9 @@ def markdown_table(metrics_by_model: dict[str, dict]) -> str:
         clauses = [_comparison(name, base, "top1", metrics_by_model[name], metrics_by_model[base])]
         if maj_ks:
             metric = f"maj@{maj_ks[-1]}"
-            clauses.append(_comparison(name, base, metric, metrics_by_model[name], metrics_by_model[base]))
+            clauses.append(
+                _comparison(name, base, metric, metrics_by_model[name], metrics_by_model[base])
+            )
         lines.append("")
         lines.append("; ".join(clauses) + ".")
     return "\n".join(lines) + "\n"
@@ -80,7 +83,8 @@ def curves_rows(metrics_by_model: dict[str, dict]) -> list[dict]:
     rows = []
     for name, metrics in metrics_by_model.items():
         for k in sorted(set(_ks(metrics, "pass")) & set(_ks(metrics, "maj"))):
-            rows.append({"model": name, "k": k, "pass_at_k": metrics[f"pass@{k}"], "maj_at_k": metrics[f"maj@{k}"]})
+            pass_k, maj_k = metrics[f"pass@{k}"], metrics[f"maj@{k}"]
+            rows.append({"model": name, "k": k, "pass_at_k": pass_k, "maj_at_k": maj_k})
     return rows
 
 

@@ -46,13 +46,14 @@ def seed_everything(seed: int, threads: int) -> None:
 
 
 def run(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
-    """Call a stage's main; user errors exit 1 with one line (DEBUG=1 shows the traceback)."""
-    from rl.grpo import NonFiniteError
-    from training.loop import NonFiniteLoss
+    """Call a stage's main; user errors exit 1 with one line (DEBUG=1 shows the traceback).
 
+    FloatingPointError covers the training loops' NaN/inf stops (their exceptions subclass it),
+    without importing torch into the data stages.
+    """
     try:
         main(argv)
-    except (ConfigError, FileNotFoundError, ValueError, NonFiniteLoss, NonFiniteError) as err:
+    except (ConfigError, FileNotFoundError, ValueError, FloatingPointError) as err:
         if os.environ.get("DEBUG"):
             raise
         print(f"error: {err}", file=sys.stderr)

@@ -27,7 +27,7 @@ from training.optim import clip_and_step, lr_factor, make_optimizer, set_lr
 from training.step_log import StepLogger
 
 
-class NonFiniteError(RuntimeError):
+class NonFiniteError(FloatingPointError):
     """NaN or inf in rewards or loss: the stage stops, the last good checkpoint is kept."""
 
 

@@ -18,7 +18,7 @@ from training.optim import clip_and_step, lr_factor, make_optimizer, set_lr
 from training.step_log import StepLogger
 
 
-class NonFiniteLoss(RuntimeError):
+class NonFiniteLoss(FloatingPointError):
     """Raised when a loss is NaN or inf; the last good checkpoint is left in place."""
 
 

@@ -21,6 +21,9 @@ PAD = "<|pad|>"
 
 def train_bpe(texts: Iterable[str], vocab_size: int, min_frequency: int) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE on `texts`; EOS and PAD are special tokens 0 and 1."""
+    texts = [t for t in texts if t.strip()]
+    if not texts:
+        raise ValueError("tokenizer corpus is empty: nothing to train the BPE on")
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [
@@ -37,8 +40,6 @@ def train_bpe(texts: Iterable[str], vocab_size: int, min_frequency: int) -> PreT
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer)
-    if tok.get_vocab_size() < 258:
-        raise ValueError("tokenizer corpus is empty: nothing to train the BPE on")
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, pad_token=PAD)
 
 

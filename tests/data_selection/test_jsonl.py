@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from data_selection.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic
+from data_selection.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic, write_text_atomic
 
 
 def test_malformed_lines_are_skipped_and_counted(tmp_path: Path) -> None:
@@ -56,3 +56,10 @@ def test_write_json_atomic_is_sorted_and_indented(tmp_path: Path) -> None:
     )
     assert json.loads(path.read_text(encoding="utf-8"))["b"] == 1
     assert [p.name for p in path.parent.iterdir()] == ["metrics.json"]
+
+
+def test_write_text_atomic(tmp_path: Path) -> None:
+    path = tmp_path / "r" / "report.md"
+    write_text_atomic(path, "# Report\n")
+    assert path.read_text(encoding="utf-8") == "# Report\n"
+    assert [p.name for p in path.parent.iterdir()] == ["report.md"]

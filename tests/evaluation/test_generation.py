@@ -132,3 +132,15 @@ def test_vllm_backend_generates(backend, tmp_path):
     vllm_backend = VLLMBackend(str(tmp_path), seed=0, dtype="float32", gpu_memory_utilization=0.3)
     out = vllm_backend.generate(_prompts(), n=2, temperature=1.0, top_p=1.0, max_new_tokens=6, seed=0)
     assert [len(x) for x in out] == [2, 2, 2]
+
+
+def test_hf_backend_with_project_tokenizer_and_model(tokenizer, tiny_model, problems):
+    # The shared fixtures (training.tokenizer BPE, training.model Llama): decoding round-trips
+    # the SFT target text, so the grader sees what the model would have been trained to write.
+    _, test = problems
+    target_ids = tokenizer(test[0]["answer"], add_special_tokens=False)["input_ids"]
+    assert tokenizer.decode(target_ids, skip_special_tokens=True).strip() == test[0]["answer"]
+    hf = HFBackend(tiny_model, tokenizer, batch_size=8, progress=False)
+    cfg = EvaluateConfig(n_problems=4, batch_size=8, greedy_max_new_tokens=5, n_samples=2, max_new_tokens=5)
+    metrics, records, _ = evaluate(hf, test, cfg, seed=0)
+    assert metrics["n_problems"] == 4 and len(records) == 4 * 3

@@ -1,0 +1,100 @@
+"""Learning-rate schedule (hand values), data packing, SFT masking and resumable training."""
+
+import copy
+import math
+
+import pytest
+import torch
+
+from training.checkpoint import Checkpointer
+from training.config import OptimConfig
+from training.loop import NonFiniteLoss, train
+from training.optim import lr_factor
+from training.pretrain import pack_corpus, pretrain_loss_fn
+from training.sft import IGNORE, Example, collate, encode_examples, sft_loss_fn
+from training.step_log import StepLogger
+
+OPT = OptimConfig(lr=1e-2, betas=(0.9, 0.95), weight_decay=0.1, warmup_frac=0.1, min_lr_ratio=0.1, grad_clip=1.0)
+
+
+def test_lr_schedule_hand_values():
+    # 100 steps, 10 warm-up: step 0 -> 1/10, step 9 -> 1, then cosine from 1 to 0.1.
+    assert lr_factor(0, 100, OPT) == pytest.approx(0.1)
+    assert lr_factor(9, 100, OPT) == pytest.approx(1.0)
+    assert lr_factor(10, 100, OPT) == pytest.approx(1.0)
+    mid = 10 + 45  # half-way through the decay: cosine term 0.5
+    assert lr_factor(mid, 100, OPT) == pytest.approx(0.1 + 0.9 * 0.5)
+    assert lr_factor(100, 100, OPT) == pytest.approx(0.1)
+    constant = OptimConfig(1e-3, (0.9, 0.99), 0.0, 0.0, 1.0, 1.0)
+    assert {lr_factor(s, 50, constant) for s in range(50)} == {1.0}
+
+
+def test_pack_corpus_chunks_with_eos_between_documents(tokenizer):
+    chunks = pack_corpus(["a b c", "d e"], tokenizer, seq_len=2)
+    flat = chunks.flatten().tolist()
+    assert chunks.shape[1] == 2
+    assert tokenizer.eos_token_id in flat
+    with pytest.raises(ValueError, match="corpus too small"):
+        pack_corpus(["a"], tokenizer, seq_len=1000)
+
+
+def test_collate_masks_prompt_and_padding():
+    batch = collate([Example((5, 6, 7, 8), 2), Example((5, 9, 1), 1)], pad_id=0)
+    assert batch["labels"].tolist() == [[IGNORE, IGNORE, 7, 8], [IGNORE, 9, 1, IGNORE]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 1, 0]]
+
+
+def test_encode_examples_counts_too_long(problems, tokenizer):
+    examples, too_long = encode_examples(problems[0][:20], tokenizer, max_len=60)
+    assert len(examples) + too_long == 20
+    assert all(e.ids[-1] == tokenizer.eos_token_id for e in examples)
+    with pytest.raises(ValueError, match="max_len"):
+        encode_examples(problems[0][:5], tokenizer, max_len=8)
+
+
+def test_sft_lowers_the_loss(problems, tokenizer, tiny_model):
+    examples, _ = encode_examples(problems[0], tokenizer, 128)
+    loss_fn = sft_loss_fn(tiny_model, examples, 8, tokenizer.pad_token_id, seed=0)
+    with torch.no_grad():
+        before = loss_fn(0).item()
+    train(tiny_model, loss_fn, 30, OPT, StepLogger(None, 10, 30), Checkpointer(None, 0, ""), "sft")
+    with torch.no_grad():
+        after = loss_fn(0).item()
+    assert after < before - 0.5
+
+
+class Killed(Exception):
+    pass
+
+
+class StopAt(Checkpointer):
+    def save(self, step, model, optimizer, extra=None):
+        super().save(step, model, optimizer, extra)
+        if step == 4:
+            raise Killed
+
+
+def test_resume_matches_uninterrupted_run(problems, tokenizer, tiny_model, tmp_path):
+    chunks = pack_corpus([p["question"] for p in problems[0]], tokenizer, 16)
+    start = copy.deepcopy(tiny_model)
+    full = copy.deepcopy(start)
+    train(full, pretrain_loss_fn(full, chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), Checkpointer(None, 0, ""), "p")
+    part = copy.deepcopy(start)
+    with pytest.raises(Killed):
+        train(part, pretrain_loss_fn(part, chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), StopAt(tmp_path, 2, "fp"), "p")
+    resumed = copy.deepcopy(start)
+    train(resumed, pretrain_loss_fn(resumed, chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), Checkpointer(tmp_path, 2, "fp"), "p")
+    assert all(torch.equal(a, b) for a, b in zip(full.parameters(), resumed.parameters()))
+
+
+def test_checkpoint_with_other_settings_is_ignored(tiny_model, tmp_path):
+    opt = torch.optim.AdamW(tiny_model.parameters())
+    Checkpointer(tmp_path, 1, "old").save(5, tiny_model, opt)
+    assert Checkpointer(tmp_path, 1, "new").load(tiny_model, opt) == (0, {})
+    assert Checkpointer(tmp_path, 1, "old").load(tiny_model, opt)[0] == 5
+
+
+def test_nan_loss_stops_with_clear_error(tiny_model):
+    with pytest.raises(NonFiniteLoss, match="loss is nan"):
+        train(tiny_model, lambda step: torch.tensor(math.nan, requires_grad=True), 3, OPT,
+              StepLogger(None, 1, 3), Checkpointer(None, 0, ""), "p")
