@@ -71,7 +71,7 @@ def _latex(rng: random.Random) -> str:
     forms = (
         f"${v}^{{{k}}}$", f"$\\frac{{{a}}}{{{b}}}$", f"$\\sqrt{{{n}}}$",
         f"$\\int_0^{{{n}}} {v}^{{{k}}} \\, d{v}$", f"$\\sum_{{i=1}}^{{{n}}} i^{{{k}}}$",
-        f"$a^2 + b^2 = c^2$", f"$f({v}) = {a}{v} + {b}$", f"$\\lim_{{{v} \\to \\infty}} \\frac{{{a}}}{{{v}}}$",
+        "$a^2 + b^2 = c^2$", f"$f({v}) = {a}{v} + {b}$", f"$\\lim_{{{v} \\to \\infty}} \\frac{{{a}}}{{{v}}}$",
         f"$\\alpha + \\beta = {n}$", f"${v} \\in \\mathbb{{R}}$", f"$\\binom{{{n}}}{{{k}}}$",
         f"$\\frac{{d}}{{d{v}}} {v}^{{{k}}} = {k}{v}^{{{k - 1}}}$", f"${v} \\equiv {a} \\pmod{{{b}}}$",
     )

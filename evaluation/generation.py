@@ -49,6 +49,12 @@ def _check_args(n: int, temperature: float, top_p: float, max_new_tokens: int) -
         raise ValueError(f"max_new_tokens: must be >= 1, got {max_new_tokens}")
 
 
+def completion_mask_from(tokens: torch.Tensor, eos_id: int) -> torch.Tensor:
+    """(B, T) 1.0 up to and including the first EOS of each row, 0.0 after it (padding)."""
+    is_eos = (tokens == eos_id).long()
+    return ((is_eos.cumsum(-1) - is_eos) == 0).float()
+
+
 class HFBackend:
     """Batched `model.generate` with left padding, one torch seed per batch."""
 
@@ -94,9 +100,7 @@ class HFBackend:
         out = self.model.generate(**enc, **kwargs)
         new = out[:, enc["input_ids"].shape[1] :]
         # Count tokens up to and including the first EOS (the rest is padding).
-        is_eos = new == self.tokenizer.eos_token_id
-        after_eos = (is_eos.cumsum(dim=1) - is_eos.long()) > 0
-        n_tokens = int((~after_eos).sum())
+        n_tokens = int(completion_mask_from(new, self.tokenizer.eos_token_id).sum())
         texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
         return texts, n_tokens
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from data_selection.jsonl import write_json_atomic
 from pipeline import stage
-from pipeline.train_common import file_digest, fingerprint, load_tokenizer, read_problems, save_model
+from pipeline.train_common import add_output_args, file_digest, fingerprint, finish, load_tokenizer, read_problems
 from rl.advantages import get_estimator
 from rl.grpo import train_grpo
 from training.checkpoint import Checkpointer
@@ -19,10 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--advantage", required=True, help="registered advantage estimator, e.g. outcome")
     p.add_argument("--train", required=True, help="input: RL questions (JSONL, GSM8K layout)")
     p.add_argument("--init", required=True, help="input: policy to start from (also pi_ref)")
-    p.add_argument("--out", required=True, help="output: model directory")
-    p.add_argument("--live", required=True, help="output: DVCLive directory")
-    p.add_argument("--metrics", required=True, help="output: final training metrics (JSON)")
-    p.add_argument("--checkpoints", required=True, help="scratch: resumable checkpoints")
+    add_output_args(p)
     args = p.parse_args(argv)
     params = stage.setup(args.params)
     cfg = params.grpo
@@ -36,10 +32,7 @@ def main(argv: list[str] | None = None) -> None:
                         fingerprint(cfg, args.advantage, params.seed, file_digest(args.train), file_digest(args.init)))
     logger = StepLogger(args.live, cfg.log_every, cfg.steps)
     last = train_grpo(policy, ref, tokenizer, problems, cfg, args.advantage, params.seed, logger, ckpt)
-    logger.close()
-    save_model(policy, tokenizer, args.out)
-    ckpt.clear()
-    write_json_atomic(args.metrics, {**last, "steps": cfg.steps, "malformed_lines": dict(skipped)})
+    finish(args, policy, tokenizer, logger, ckpt, {**last, "steps": cfg.steps, "malformed_lines": dict(skipped)})
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from data_selection.jsonl import read_jsonl, write_json_atomic
+from data_selection.jsonl import read_jsonl
 from pipeline import stage
-from pipeline.train_common import file_digest, fingerprint, load_tokenizer, save_model
+from pipeline.train_common import add_output_args, file_digest, fingerprint, finish, load_tokenizer
 from training.checkpoint import Checkpointer
 from training.loop import train
 from training.model import build_model, count_parameters
@@ -18,10 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     p = stage.parser(__doc__)
     p.add_argument("--corpus", required=True, help="input: decontaminated corpus (JSONL)")
     p.add_argument("--tokenizer", required=True, help="input: tokenizer directory")
-    p.add_argument("--out", required=True, help="output: model directory")
-    p.add_argument("--live", required=True, help="output: DVCLive directory (per-step logs)")
-    p.add_argument("--metrics", required=True, help="output: final training metrics (JSON)")
-    p.add_argument("--checkpoints", required=True, help="scratch: resumable checkpoints")
+    add_output_args(p)
     args = p.parse_args(argv)
     params = stage.setup(args.params)
     cfg = params.pretrain
@@ -37,10 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     logger = StepLogger(args.live, cfg.log_every, cfg.steps)
     last = train(model, pretrain_loss_fn(model, chunks, cfg.batch_size, params.seed), cfg.steps, cfg.optim,
                  logger, ckpt, "pretrain")
-    logger.close()
-    save_model(model, tokenizer, args.out)
-    ckpt.clear()
-    write_json_atomic(args.metrics, {"final_loss": last.get("loss"), "chunks": len(chunks),
+    finish(args, model, tokenizer, logger, ckpt, {"final_loss": last.get("loss"), "chunks": len(chunks),
                                      "tokens": int(chunks.numel()), "parameters": count_parameters(model),
                                      "steps": cfg.steps, "malformed_lines": dict(skipped)})
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from data_selection.jsonl import write_json_atomic
 from pipeline import stage
-from pipeline.train_common import file_digest, fingerprint, load_tokenizer, read_problems, save_model
+from pipeline.train_common import add_output_args, file_digest, fingerprint, finish, load_tokenizer, read_problems
 from training.checkpoint import Checkpointer
 from training.loop import train
 from training.model import load_model
@@ -18,10 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     p = stage.parser(__doc__)
     p.add_argument("--train", required=True, help="input: training problems (JSONL, GSM8K layout)")
     p.add_argument("--init", required=True, help="input: model directory to start from")
-    p.add_argument("--out", required=True, help="output: model directory")
-    p.add_argument("--live", required=True, help="output: DVCLive directory")
-    p.add_argument("--metrics", required=True, help="output: final training metrics (JSON)")
-    p.add_argument("--checkpoints", required=True, help="scratch: resumable checkpoints")
+    add_output_args(p)
     args = p.parse_args(argv)
     params = stage.setup(args.params)
     cfg = params.sft
@@ -35,10 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     logger = StepLogger(args.live, cfg.log_every, cfg.steps)
     last = train(model, sft_loss_fn(model, examples, cfg.batch_size, tokenizer.pad_token_id, params.seed),
                  cfg.steps, cfg.optim, logger, ckpt, "sft")
-    logger.close()
-    save_model(model, tokenizer, args.out)
-    ckpt.clear()
-    write_json_atomic(args.metrics, {"final_loss": last.get("loss"), "examples": len(examples),
+    finish(args, model, tokenizer, logger, ckpt, {"final_loss": last.get("loss"), "examples": len(examples),
                                      "dropped_too_long": too_long, "steps": cfg.steps,
                                      "malformed_lines": dict(skipped)})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from collections import Counter
@@ -9,9 +10,28 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from data_selection.jsonl import read_jsonl
+from data_selection.jsonl import read_jsonl, write_json_atomic
 from pipeline import stage
+from training.checkpoint import Checkpointer
 from training.model import count_parameters
+from training.step_log import StepLogger
+
+
+def add_output_args(p: argparse.ArgumentParser) -> None:
+    """The outputs every training stage writes, so the stages cannot drift apart."""
+    p.add_argument("--out", required=True, help="output: model directory (with its tokenizer)")
+    p.add_argument("--live", required=True, help="output: DVCLive directory (per-step logs)")
+    p.add_argument("--metrics", required=True, help="output: final training metrics (JSON)")
+    p.add_argument("--checkpoints", required=True, help="scratch: resumable checkpoints, removed on success")
+
+
+def finish(args: argparse.Namespace, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+           logger: StepLogger, checkpointer: Checkpointer, metrics: dict) -> None:
+    """Close the logs, save the model, then drop the checkpoints and write the final metrics."""
+    logger.close()
+    save_model(model, tokenizer, args.out)
+    checkpointer.clear()
+    write_json_atomic(args.metrics, metrics)
 
 
 def load_tokenizer(path: str) -> PreTrainedTokenizerBase:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from evaluation.generation import completion_mask_from
+
 
 @dataclass(frozen=True)
 class RolloutBatch:
@@ -35,13 +37,6 @@ class RolloutBatch:
             self.input_ids[rows], self.attention_mask[rows], self.completion_mask[rows],
             self.groups[rows], self.prompt_width, [self.completions[i] for i in keep],
         )
-
-
-def completion_mask_from(tokens: torch.Tensor, eos_id: int) -> torch.Tensor:
-    """(B, T) 1.0 up to and including the first EOS of each row, 0.0 after it."""
-    is_eos = (tokens == eos_id).long()
-    before_or_at_first = (is_eos.cumsum(-1) - is_eos) == 0
-    return before_or_at_first.float()
 
 
 @torch.no_grad()

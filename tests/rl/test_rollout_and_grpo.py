@@ -8,7 +8,8 @@ import torch
 from evaluation.prompts import synthetic_prompt
 from rl.config import GRPOConfig
 from rl.grpo import NonFiniteError, train_grpo
-from rl.rollout import completion_mask_from, sample_group, token_logprobs
+from evaluation.generation import completion_mask_from
+from rl.rollout import sample_group, token_logprobs
 from training.checkpoint import Checkpointer
 from training.config import OptimConfig
 from training.step_log import StepLogger
