@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from training.config import OptimConfig
 
@@ -22,6 +23,8 @@ class GRPOConfig:
     mu: int  # policy updates per exploration step (paper: 1)
     std_eps: float  # added to the group std before dividing, so equal rewards give 0 not NaN
     skip_zero_std_groups: bool  # drop groups whose rewards are all equal from the update
+    scale_by_std: bool  # divide advantages by the group std (paper: true; Dr. GRPO: false)
+    loss_aggregation: Literal["sequence_mean", "token_mean", "constant_length"]  # paper: sequence_mean
     optim: OptimConfig
     log_every: int
     checkpoint_every: int  # 0 disables resumable checkpoints

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evaluation.prompts import gold_answer, synthetic_prompt
-from rl.advantages import get_estimator, zero_std_groups
+from rl.advantages import Rewards, get_estimator, zero_std_groups
 from rl.config import GRPOConfig
 from rl.loss import grpo_loss
 from rl.rewards import rule_rewards
@@ -46,7 +46,8 @@ def update(policy: PreTrainedModel, ref: PreTrainedModel | None, batch: RolloutB
     for _ in range(cfg.mu):
         logp = token_logprobs(policy, batch)
         old = logp.detach() if old_logp is None else old_logp
-        loss, stats = grpo_loss(logp, old, ref_logp, adv, batch.completion_mask, cfg.clip_eps, cfg.beta)
+        loss, stats = grpo_loss(logp, old, ref_logp, adv, batch.completion_mask, cfg.clip_eps, cfg.beta,
+                                cfg.loss_aggregation)
         if not math.isfinite(loss.item()):
             raise NonFiniteError(f"GRPO loss is {loss.item()}; last checkpoint kept")
         loss.backward()
@@ -82,7 +83,7 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
         keep = ~flat if cfg.skip_zero_std_groups else torch.ones_like(flat)
         if keep.any():
             sub = batch.select(keep)
-            adv = estimator(rewards[keep], sub.groups, sub.completion_mask, cfg.std_eps)
+            adv = estimator(Rewards(rewards[keep]), sub.groups, sub.completion_mask, cfg.std_eps, cfg.scale_by_std)
             values |= update(policy, ref, sub, adv, cfg, optimizer)
         logger.log(step + 1, values)
         last = values

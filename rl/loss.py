@@ -7,6 +7,13 @@ pi_ref/pi_theta - log(pi_ref/pi_theta) - 1 (unbiased, always >= 0). All tensors 
 the completion tokens, B = questions x G outputs laid out group by group; `mask` is 1 on real
 completion tokens. The mean over the B outputs equals the mean over groups of 1/G sum_i because
 every group has G outputs.
+
+Aggregation switches (off by default; documented departures from the paper):
+- `sequence_mean` (paper): mean over each output's tokens, then over outputs.
+- `token_mean` (DAPO): sum over all real tokens of the batch / their count, so long outputs
+  weigh more.
+- `constant_length` (Dr. GRPO): sum over each output's tokens / a constant (the completion
+  width T), then mean over outputs, which removes the length bias of 1/|o_i|.
 """
 
 from __future__ import annotations
@@ -27,6 +34,20 @@ def masked_sequence_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     return (values * mask).sum(-1) / mask.sum(-1).clamp(min=1)
 
 
+def aggregate(per_token: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
+    """(B, T) per-token objective -> scalar, by one of AGGREGATIONS."""
+    if how not in AGGREGATIONS:
+        raise ValueError(f"loss_aggregation: unknown {how!r}; choose from {sorted(AGGREGATIONS)}")
+    return AGGREGATIONS[how](per_token, mask)
+
+
+AGGREGATIONS = {
+    "sequence_mean": lambda v, m: masked_sequence_mean(v, m).mean(),
+    "token_mean": lambda v, m: (v * m).sum() / m.sum().clamp(min=1),
+    "constant_length": lambda v, m: ((v * m).sum(-1) / v.shape[-1]).mean(),
+}
+
+
 @dataclass(frozen=True)
 class LossStats:
     """Diagnostics of one update, averaged over real completion tokens."""
@@ -44,6 +65,7 @@ def grpo_loss(
     mask: torch.Tensor,
     clip_eps: float,
     beta: float,
+    aggregation: str = "sequence_mean",
 ) -> tuple[torch.Tensor, LossStats]:
     """Negative GRPO objective (scalar) and its diagnostics; `ref_logp` may be None when beta = 0."""
     ratio = torch.exp(logp - old_logp)
@@ -55,7 +77,7 @@ def grpo_loss(
         if ref_logp is None:
             raise ValueError("beta > 0 needs the reference model's log-probs")
         per_token = per_token - beta * kl
-    objective = masked_sequence_mean(per_token, mask).mean()
+    objective = aggregate(per_token, mask, aggregation)
     n_tokens = mask.sum().clamp(min=1)
     with torch.no_grad():
         was_clipped = (clipped < unclipped).float()  # min() picked the clipped branch

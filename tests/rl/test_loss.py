@@ -74,3 +74,17 @@ def test_beta_without_reference_is_an_error():
     x = torch.zeros(1, 1)
     with pytest.raises(ValueError, match="reference"):
         grpo_loss(x, x, None, x, torch.ones(1, 1), clip_eps=0.2, beta=0.1)
+
+
+def test_aggregation_switches_hand_values():
+    # per-token objective (ratio 1, beta 0) = advantages: output 1 [1, 3], output 2 [6, pad].
+    adv = torch.tensor([[1.0, 3.0], [6.0, 0.0]])
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    logp = torch.zeros(2, 2)
+    def loss(how):
+        return grpo_loss(logp, logp, None, adv, mask, 0.2, 0.0, how)[0].item()
+    assert loss("sequence_mean") == pytest.approx(-((1 + 3) / 2 + 6) / 2)  # paper: -4.0
+    assert loss("token_mean") == pytest.approx(-(1 + 3 + 6) / 3)  # DAPO
+    assert loss("constant_length") == pytest.approx(-((1 + 3) / 2 + 6 / 2) / 2)  # Dr. GRPO, T = 2
+    with pytest.raises(ValueError, match="loss_aggregation"):
+        loss("nope")

@@ -18,6 +18,7 @@ from training.step_log import StepLogger
 def grpo_cfg(**kw):
     base = dict(steps=2, questions_per_step=2, group_size=3, max_new_tokens=8, temperature=1.0, top_p=1.0,
                 beta=0.04, clip_eps=0.2, mu=1, std_eps=1e-4, skip_zero_std_groups=False,
+                scale_by_std=True, loss_aggregation="sequence_mean",
                 optim=OptimConfig(1e-3, (0.9, 0.99), 0.0, 0.0, 1.0, 1.0), log_every=1, checkpoint_every=1)
     base.update(kw)
     return GRPOConfig(**base)
