@@ -1,0 +1,105 @@
+"""Outcome and process reward models: the policy's architecture with a scalar head (§4.1, §4.2).
+
+Both are `AutoModelForTokenClassification(num_labels=1)` initialised from a policy checkpoint:
+the backbone is the language model, the head reads one logit per token. An ORM is scored at the
+last token of each completion, a PRM at the last token of every reasoning step (Math-Shepherd,
+arXiv 2312.08935, §3.3); both are trained with binary cross-entropy at those positions. So one
+model class serves both, and an ORM is a PRM whose only step is the whole completion.
+
+Departure: the paper builds its reward model on DeepSeekMath-Base 7B with lr 2e-5; the embedded
+default starts from the SFT model, the only capable backbone it has.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from transformers import AutoModelForTokenClassification, PreTrainedModel
+
+from training.model import torch_dtype
+
+
+@dataclass(frozen=True)
+class RMExample:
+    """One scored sequence: prompt + completion ids, and labels at chosen token positions."""
+
+    ids: tuple[int, ...]
+    positions: tuple[int, ...]  # absolute indices into ids (step ends, or the last token for an ORM)
+    labels: tuple[float, ...]  # targets in [0, 1] (hard 0/1 or Math-Shepherd soft estimates)
+
+
+def build_reward_model(policy_dir: str, dtype: str = "float32") -> PreTrainedModel:
+    """A reward model whose backbone is the policy checkpoint and whose head is new."""
+    model = AutoModelForTokenClassification.from_pretrained(policy_dir, num_labels=1, dtype=torch_dtype(dtype))
+    model.config.problem_type = "regression"  # we compute BCE ourselves at chosen positions
+    return model
+
+
+def collate_rm(batch: list[RMExample], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded ids and mask, and (rows, positions, labels) index tensors of the scored tokens."""
+    width = max(len(e.ids) for e in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    rows, cols, labels = [], [], []
+    for r, e in enumerate(batch):
+        ids[r, : len(e.ids)] = torch.tensor(e.ids)
+        mask[r, : len(e.ids)] = 1
+        rows += [r] * len(e.positions)
+        cols += list(e.positions)
+        labels += list(e.labels)
+    return {"input_ids": ids, "attention_mask": mask, "rows": torch.tensor(rows), "cols": torch.tensor(cols),
+            "labels": torch.tensor(labels, dtype=torch.float32)}
+
+
+def position_logits(model: PreTrainedModel, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Head logits at the scored positions, flattened in batch order."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[..., 0]
+    return logits[batch["rows"], batch["cols"]].float()
+
+
+def rm_loss_fn(model: PreTrainedModel, examples: list[RMExample], batch_size: int, pad_id: int,
+               seed: int) -> Callable[[int], torch.Tensor]:
+    """`step -> loss`: BCE at the scored positions of a batch drawn by a (seed, step) generator."""
+
+    def batch_loss(step: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        idx = torch.randint(len(examples), (batch_size,), generator=gen).tolist()
+        batch = collate_rm([examples[i] for i in idx], pad_id)
+        return F.binary_cross_entropy_with_logits(position_logits(model, batch), batch["labels"])
+
+    return batch_loss
+
+
+@torch.no_grad()
+def score(model: PreTrainedModel, examples: list[RMExample], pad_id: int, batch_size: int = 64) -> list[list[float]]:
+    """Reward in (0, 1) (sigmoid of the head) at each example's positions."""
+    model.eval()
+    out: list[list[float]] = []
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start : start + batch_size]
+        probs = torch.sigmoid(position_logits(model, collate_rm(chunk, pad_id))).tolist()
+        for e in chunk:
+            out.append(probs[: len(e.positions)])
+            probs = probs[len(e.positions) :]
+    return out
+
+
+def auc(scores: list[float], labels: list[int]) -> float:
+    """Area under the ROC curve by the rank-sum (Mann-Whitney) identity; ties count one half."""
+    pos = [s for s, y in zip(scores, labels) if y]
+    neg = [s for s, y in zip(scores, labels) if not y]
+    if not pos or not neg:
+        return math.nan
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def accuracy(scores: list[float], labels: list[float], threshold: float = 0.5) -> float:
+    """Share of positions where (score > threshold) agrees with (label > threshold)."""
+    if not scores:
+        return math.nan
+    return sum((s > threshold) == (y > threshold) for s, y in zip(scores, labels)) / len(scores)
