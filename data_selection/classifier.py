@@ -23,13 +23,17 @@ import ctypes
 import ctypes.util
 import os
 import random
+from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import fasttext
 import numpy as np
 
 from data_selection.config import MineConfig
+
+if TYPE_CHECKING:
+    from data_selection.shards import Shard
 
 MATH_LABEL = "__label__math"
 OTHER_LABEL = "__label__other"
@@ -101,3 +105,23 @@ def score(model: Any, texts: Sequence[str], batch_size: int = 4096) -> np.ndarra
             out[start + offset] = next((float(p) for lab, p in zip(labs, prob) if lab == MATH_LABEL), 0.0)
     # fastText adds 1e-5 inside its softmax output, so P can exceed 1 by a hair.
     return np.clip(out, 0.0, 1.0)
+
+
+_MODEL_CACHE: dict[str, Any] = {}  # per worker process: a model file is loaded once, not per shard
+
+
+def load_model(path: str) -> Any:
+    """The fastText model saved at ``path``, cached in this process (files are never rewritten)."""
+    if path not in _MODEL_CACHE:
+        _MODEL_CACHE.clear()  # one round's model at a time: bounded memory in long-lived workers
+        _MODEL_CACHE[path] = fasttext.load_model(path)
+    return _MODEL_CACHE[path]
+
+
+def score_shard(shard: "Shard", model_path: str) -> np.ndarray:
+    """Shard function: P(math) of each valid page of ``shard`` (pages without text are skipped)."""
+    from data_selection.shards import iter_shard  # local: keeps this module importable alone
+
+    texts = [p["text"] for p in iter_shard(shard, Counter())
+             if isinstance(p.get("text"), str) and isinstance(p.get("url"), str)]
+    return score(load_model(model_path), texts)

@@ -8,6 +8,7 @@ Paper values (arXiv 2402.03300, section 2.1) are noted per field; sizes are scal
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 def _require_int(name: str, value: object, minimum: int) -> None:
@@ -93,8 +94,13 @@ class MineConfig:
     bucket: int = 100_000  # hash buckets for n-grams; fastText's 2M gives a 2 GB model at dim 256
     n_positives: int = 1500  # seed pages used as positives (paper: 500K)
     n_negatives: int = 1500  # random pool pages used as negatives (paper: 500K)
-    top_n: int = 600  # pages kept after ranking (paper: top 40B tokens; counted in pages here)
+    top_tokens: int = 120_000  # tokens (whitespace words) kept per round (paper: top 40B tokens)
     threads: int = 1  # fastText threads; 1 keeps training deterministic
+    max_rounds: int = 4  # paper: 4 rounds
+    stop_overlap: float = 0.98  # stop when this share of a round was collected in the previous one
+    domain_ratio: float = 0.1  # a domain with MORE than this share of pages collected is math-related
+    path_depth: int = 1  # URL path segments forming a proposed prefix (mathoverflow.net/questions: 1)
+    path_accept_ratio: float = 0.3  # automatic annotation: accept a proposed prefix at this collected ratio
 
     def __post_init__(self) -> None:
         _require_int("dim", self.dim, 1)
@@ -106,8 +112,13 @@ class MineConfig:
         _require_int("bucket", self.bucket, 1)
         _require_int("n_positives", self.n_positives, 1)
         _require_int("n_negatives", self.n_negatives, 1)
-        _require_int("top_n", self.top_n, 1)
+        _require_int("top_tokens", self.top_tokens, 1)
         _require_int("threads", self.threads, 1)
+        _require_int("max_rounds", self.max_rounds, 1)
+        _require_fraction("stop_overlap", self.stop_overlap)
+        _require_fraction("domain_ratio", self.domain_ratio)
+        _require_int("path_depth", self.path_depth, 1)
+        _require_fraction("path_accept_ratio", self.path_accept_ratio)
 
 
 @dataclass(frozen=True)
@@ -116,9 +127,52 @@ class DecontaminateConfig:
 
     ngram: int = 10  # window length in tokens for long benchmark texts
     min_ngram: int = 3  # shorter texts with at least this many tokens are matched as a whole
+    # Extra benchmarks from the Hugging Face hub, "name[:config]:split" (e.g. "openai/gsm8k:main:test");
+    # local JSONL benchmarks are stage arguments instead (paths live in dvc.yaml).
+    hub_benchmarks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _require_int("ngram", self.ngram, 1)
         _require_int("min_ngram", self.min_ngram, 1)
         if self.min_ngram > self.ngram:
             raise ValueError(f"min_ngram: must be <= ngram ({self.ngram}), got {self.min_ngram}")
+        for spec in self.hub_benchmarks:
+            if not isinstance(spec, str) or spec.count(":") not in (1, 2):
+                raise ValueError(f"hub_benchmarks: expected 'name[:config]:split', got {spec!r}")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """Reading real crawl files (WARC, WET, JSONL, parquet) into pages; not in the paper."""
+
+    min_chars: int = 200  # pages whose extracted text is shorter are dropped as "empty"
+    max_bytes: int = 5_000_000  # records larger than this are dropped as "huge" (not parsed)
+    keep_math_markup: bool = True  # MathJax/KaTeX/MathML/$..$ become LaTeX in the text
+
+    def __post_init__(self) -> None:
+        _require_int("min_chars", self.min_chars, 0)
+        _require_int("max_bytes", self.max_bytes, 1)
+        if not isinstance(self.keep_math_markup, bool):
+            raise ValueError(f"keep_math_markup: must be true or false, got {self.keep_math_markup!r}")
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Where shard work runs (not in the paper: its pipeline ran on an unnamed cluster)."""
+
+    kind: Literal["local", "ray"] = "local"  # local processes, or Ray (RAY_ADDRESS selects a cluster)
+    workers: int = 1  # local processes (1 = inline), or CPUs of a local Ray instance
+    shard_mb: float = 8.0  # input bytes per shard
+    ray_object_store_mb: int = 256  # object store cap of a local Ray instance
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("local", "ray"):
+            raise ValueError(f"kind: must be 'local' or 'ray', got {self.kind!r}")
+        _require_int("workers", self.workers, 1)
+        if not isinstance(self.shard_mb, (int, float)) or isinstance(self.shard_mb, bool) or not self.shard_mb > 0:
+            raise ValueError(f"shard_mb: must be a number > 0, got {self.shard_mb!r}")
+        _require_int("ray_object_store_mb", self.ray_object_store_mb, 78)  # Ray's minimum
+
+    @property
+    def shard_bytes(self) -> int:
+        return max(1, int(self.shard_mb * 1024 * 1024))

@@ -18,6 +18,7 @@ are short and a page quoting a test problem is contaminated as a whole.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -85,24 +86,36 @@ def decontaminate(pages: Iterable[dict], items: Iterable[tuple[str, str]],
                   cfg: DecontaminateConfig) -> tuple[list[dict], list[dict], dict]:
     """Drop pages overlapping benchmark items; return (kept pages, removal records, counts).
 
-    Removal records are ``{"url", "benchmark_id_hit"}``. Counts include the index sizes and
-    ground-truth checks: planted pages in the input, planted pages removed, their ratio
-    (planted_recall), and removals of pages that were not planted (removed_unplanted).
+    Removal records are ``{"url", "benchmark_id_hit"}``. Counts include the index sizes, removals
+    per benchmark (the part of an item id before "|", see ``benchmark_items``), and ground-truth
+    checks: planted pages and distinct planted items in the input and removed, and clean math
+    pages (``is_math`` and not planted) removed, the false positives that cost corpus.
     """
     index = build_index(items, cfg)
     kept: list[dict] = []
     removed: list[dict] = []
-    n_input = planted_in = planted_removed = 0
+    n_input = planted_in = planted_removed = clean_math = clean_math_removed = 0
+    items_in: set[str] = set()
+    items_caught: set[str] = set()
     for page in pages:
         n_input += 1
         planted = page.get("benchmark_id") is not None
         planted_in += planted
+        clean = bool(page.get("is_math")) and not planted
+        clean_math += clean
+        if planted:
+            items_in.add(page["benchmark_id"])
         hit = find_contamination(page["text"], index)
         if hit is None:
             kept.append(dict(page))
             continue
         removed.append({"url": page["url"], "benchmark_id_hit": hit})
         planted_removed += planted
+        clean_math_removed += clean
+        if planted:
+            items_caught.add(page["benchmark_id"])
+    by_benchmark = Counter(r["benchmark_id_hit"].split("|", 1)[0] if "|" in r["benchmark_id_hit"] else "benchmark"
+                           for r in removed)
     stats = {
         "input": n_input,
         "kept": len(kept),
@@ -115,5 +128,11 @@ def decontaminate(pages: Iterable[dict], items: Iterable[tuple[str, str]],
         "planted_removed": planted_removed,
         "planted_recall": planted_removed / planted_in if planted_in else 1.0,
         "removed_unplanted": len(removed) - planted_removed,
+        "removed_by_benchmark": dict(sorted(by_benchmark.items())),
+        "planted_items_in_input": len(items_in),
+        "planted_items_caught": len(items_caught),
+        "clean_math_in_input": clean_math,
+        "clean_math_removed": clean_math_removed,
+        "clean_math_removed_rate": clean_math_removed / clean_math if clean_math else 0.0,
     }
     return kept, removed, stats

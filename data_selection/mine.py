@@ -1,85 +1,198 @@
-"""One round of math-page mining: train the fastText classifier, score the pool, keep the top.
+"""Iterative math-page mining (DeepSeekMath §2.1): classifier, top-N cut, domain discovery, rounds.
 
-Follows the paper's round-1 recall step (section 2.1): positives are seed-corpus pages (the
-paper's 500K OpenWebMath pages), negatives are random pool pages (random Common Crawl, which may
-itself hold math: it is not filtered out, as in the paper), every pool page is scored and the
-ranking is cut. Departures: the cut is ``top_n`` pages instead of the top 40B tokens, and there
-is a single round here (domain discovery and seed growth across rounds come later). Ranking ties
-are broken by URL so the output does not depend on the pool's order among equal scores.
-The metrics compare the kept set with the generator's ground truth (``is_math``, ``kind``).
+Each round: train fastText with positives sampled from the (growing) seed corpus and negatives
+sampled from the pool (random crawl pages, math included, as in the paper); score every pool
+page (sharded, on the configured executor); rank; keep the top ``top_tokens`` tokens (the
+paper's 40B). Then domains with more than ``domain_ratio`` of their pages collected are
+math-related; their URL path prefixes are proposed with their collected ratio; accepted paths
+(annotation file, or the automatic rule) send their uncollected pages into the seed for the
+next round. Up to ``max_rounds`` rounds; stop early once at least ``stop_overlap`` of a round's
+collection was already collected in the previous round. The output is the last round's
+collection.
 
-Scale note: with a few thousand training lines the paper's epoch 3 leaves fastText under-trained
-(scores within about 1e-3 of 0.5) yet the ranking is clean; about 10 epochs spread the scores
-with the same ranking, while 20 or more memorise the math pages sampled as negatives and lower
-precision. Keep n_positives close to n_negatives: at epoch 3 a 2:1 imbalance ranked prose
-above Q&A and word problems in our runs.
+Departures: tokens are whitespace words; the pool's metadata (URL, host, token count, ground
+truth) is held per page as compact lists/arrays while texts stay on disk and are streamed
+(scoring by shard; training texts fetched by index); the cut is tuned to the synthetic world's
+math mass (the paper chose 40B by ablation). Ties in the ranking are broken by URL.
+Ground truth (``is_math``, ``kind``), when the pool has it, scores every round.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from data_selection.classifier import score, train_classifier
+from data_selection.classifier import score_shard, train_classifier
 from data_selection.config import MineConfig
+from data_selection.dedup import valid_page
+from data_selection.discovery import accept, discover_domains, host_of, path_prefix, propose_paths
+from data_selection.executors import ExecutorConfig, run_shards
+from data_selection.shards import Shard, iter_shard, iter_shards
 
 
-def _sample(pages: list[dict], n: int, rng: random.Random) -> list[dict]:
-    # Sample indices, then sort them, so the chosen set depends only on the seed and sizes.
-    return [pages[i] for i in sorted(rng.sample(range(len(pages)), min(n, len(pages))))]
+@dataclass
+class PoolMeta:
+    """Per-page metadata of the pool, in input order; no page text."""
+
+    urls: list[str] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    is_math: list[bool | None] = field(default_factory=list)  # None: no ground truth
+    kinds: list[str | None] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
 
 
-def _ranking(pool: list[dict], scores: np.ndarray) -> list[int]:
-    return sorted(range(len(pool)), key=lambda i: (-scores[i], pool[i]["url"], i))
+def scan_shard(shard: Shard) -> PoolMeta:
+    """Shard function: metadata of the shard's valid pages (invalid ones counted)."""
+    meta = PoolMeta()
+    for page in iter_shard(shard, meta.skipped):
+        if not valid_page(page):
+            meta.skipped["missing_url_or_text"] += 1
+            continue
+        meta.urls.append(page["url"])
+        meta.tokens.append(len(page["text"].split()))
+        truth = page.get("is_math")
+        meta.is_math.append(bool(truth) if isinstance(truth, bool) else None)
+        meta.kinds.append(page.get("kind") if isinstance(page.get("kind"), str) else None)
+    return meta
 
 
-def _metrics(pool: list[dict], scores: np.ndarray, kept_idx: list[int]) -> dict:
-    is_math = np.array([bool(p["is_math"]) for p in pool], dtype=bool)
-    kept_mask = np.zeros(len(pool), dtype=bool)
-    kept_mask[kept_idx] = True
-    n_math = int(is_math.sum())
-    hits = int((kept_mask & is_math).sum())
-    metrics: dict = {
-        "n_pool": len(pool),
-        "n_pool_math": n_math,
-        "n_kept": len(kept_idx),
-        "precision": hits / len(kept_idx) if kept_idx else 0.0,
-        "recall": hits / n_math if n_math else 0.0,
-        "mean_score_math": float(scores[is_math].mean()) if n_math else 0.0,
-        "mean_score_other": float(scores[~is_math].mean()) if n_math < len(pool) else 0.0,
-        "score_threshold": float(scores[kept_idx[-1]]) if kept_idx else 1.0,
-    }
-    for kind in sorted({p["kind"] for p in pool if p["is_math"]}):
-        of_kind = np.array([p["kind"] == kind for p in pool], dtype=bool) & is_math
-        metrics[f"recall_{kind}"] = float((kept_mask & of_kind).sum() / of_kind.sum())
-    return metrics
+def merge_meta(parts: list[PoolMeta]) -> PoolMeta:
+    out = PoolMeta()
+    for part in parts:
+        out.urls += part.urls
+        out.tokens += part.tokens
+        out.is_math += part.is_math
+        out.kinds += part.kinds
+        out.skipped.update(part.skipped)
+    return out
 
 
-def mine(pool: list[dict], seed_pages: list[dict], cfg: MineConfig, seed: int,
-         workdir: Path) -> tuple[list[dict], dict]:
-    """Return (kept pages ranked by score, each a new dict with a ``score`` field; metrics).
+def fetch_texts(shards: list[Shard], ids: set[int]) -> dict[int, str]:
+    """Texts of the valid pages with the given global indices (one streaming pass)."""
+    out: dict[int, str] = {}
+    valid = (p for p in iter_shards(shards, Counter()) if valid_page(p))
+    for i, page in enumerate(valid):
+        if i in ids:
+            out[i] = page["text"]
+    return out
 
-    Positives: a seeded sample of ``n_positives`` seed pages (all if fewer). Negatives: a seeded
-    sample of ``n_negatives`` pool pages (all if fewer). ``workdir`` holds the temporary
-    fastText training file.
+
+def top_tokens_cut(urls: list[str], tokens: list[int], scores: np.ndarray, budget: int) -> list[int]:
+    """Indices ranked by score (ties by URL), taken while the token total stays within ``budget``.
+
+    The first page is always taken, so a budget below one page still collects something.
     """
-    if not pool:
-        raise ValueError("pool: no pages to mine")
-    if not seed_pages:
+    order = sorted(range(len(urls)), key=lambda i: (-scores[i], urls[i], i))
+    kept: list[int] = []
+    total = 0
+    for i in order:
+        if kept and total + tokens[i] > budget:
+            break
+        kept.append(i)
+        total += tokens[i]
+    return kept
+
+
+def truth_metrics(meta: PoolMeta, collected: set[int]) -> dict:
+    """Recall and precision against ground truth, overall and per math kind (empty without it)."""
+    if not meta.is_math or any(t is None for t in meta.is_math):
+        return {}
+    math_ids = {i for i, t in enumerate(meta.is_math) if t}
+    hits = len(math_ids & collected)
+    out: dict = {"recall": hits / len(math_ids) if math_ids else 0.0,
+                 "precision": hits / len(collected) if collected else 0.0}
+    for kind in sorted({meta.kinds[i] for i in math_ids if meta.kinds[i]}):
+        of_kind = {i for i in math_ids if meta.kinds[i] == kind}
+        out[f"recall_{kind}"] = len(of_kind & collected) / len(of_kind)
+        out[f"share_{kind}"] = len(of_kind & collected) / len(collected) if collected else 0.0
+    return out
+
+
+@dataclass
+class MiningResult:
+    """Last round's collection (ranked pool indices, with scores) and one metrics dict per round."""
+
+    collected: list[int]
+    scores: np.ndarray
+    rounds: list[dict]
+    proposals: list[dict]
+    meta: PoolMeta
+
+
+def _train_round(shards: list[Shard], meta: PoolMeta, seed_texts: list[str], added: list[int],
+                 cfg: MineConfig, rng: random.Random, workdir: Path, round_no: int) -> str:
+    """Sample positives (grown seed) and negatives (pool), train, save; return the model path."""
+    n_seed = len(seed_texts) + len(added)
+    pos_ids = sorted(rng.sample(range(n_seed), min(cfg.n_positives, n_seed)))
+    neg_ids = sorted(rng.sample(range(len(meta.urls)), min(cfg.n_negatives, len(meta.urls))))
+    wanted = {added[i - len(seed_texts)] for i in pos_ids if i >= len(seed_texts)} | set(neg_ids)
+    texts = fetch_texts(shards, wanted)
+    positives = [seed_texts[i] if i < len(seed_texts) else texts[added[i - len(seed_texts)]] for i in pos_ids]
+    model = train_classifier(positives, [texts[i] for i in neg_ids], cfg, rng.randrange(2**31), workdir)
+    path = workdir / f"round{round_no}.bin"
+    model.save_model(str(path))
+    return str(path)
+
+
+def _discover(meta: PoolMeta, collected: set[int], cfg: MineConfig,
+              annotation: tuple[str, ...] | None) -> tuple[list[str], list, list]:
+    hosts = [host_of(u) for u in meta.urls]
+    prefixes = [path_prefix(u, cfg.path_depth) for u in meta.urls]
+    hit = [i in collected for i in range(len(meta.urls))]
+    domains = discover_domains(hosts, hit, cfg.domain_ratio)
+    proposals = propose_paths(hosts, prefixes, hit, domains)
+    accepted = accept(proposals, annotation, cfg.path_accept_ratio)
+    keys = {p.key for p in accepted}
+    new_seed = [i for i in range(len(meta.urls)) if not hit[i] and f"{hosts[i]}{prefixes[i]}" in keys]
+    return domains, proposals, [accepted, new_seed]
+
+
+def mine_rounds(shards: list[Shard], seed_texts: list[str], cfg: MineConfig, seed: int,
+                executor: ExecutorConfig, workdir: Path, annotation: tuple[str, ...] | None) -> MiningResult:
+    """Run the rounds over the pool in ``shards``; see the module docstring."""
+    if not seed_texts:
         raise ValueError("seed_pages: no seed pages to train on")
+    meta = merge_meta(run_shards(scan_shard, shards, (), executor))
+    if not meta.urls:
+        raise ValueError("pool: no pages to mine")
     rng = random.Random(seed)
-    positives = _sample(seed_pages, cfg.n_positives, rng)
-    negatives = _sample(pool, cfg.n_negatives, rng)
-    model = train_classifier([p["text"] for p in positives], [p["text"] for p in negatives],
-                             cfg, seed, workdir)
-    scores = score(model, [p["text"] for p in pool])
-    kept_idx = _ranking(pool, scores)[:cfg.top_n]
-    kept = [{**pool[i], "score": float(scores[i])} for i in kept_idx]
-    metrics = _metrics(pool, scores, kept_idx)
-    metrics["n_positives"] = len(positives)
-    metrics["n_negatives"] = len(negatives)
-    # Negatives are random pool pages, so some are math: the label noise the paper accepts.
-    metrics["n_negatives_math"] = sum(1 for p in negatives if p["is_math"])
-    return kept, metrics
+    added: list[int] = []
+    rounds: list[dict] = []
+    proposals_log: list[dict] = []
+    previous: set[int] | None = None
+    for round_no in range(1, cfg.max_rounds + 1):
+        model_path = _train_round(shards, meta, seed_texts, added, cfg, rng, workdir, round_no)
+        scores = np.concatenate(run_shards(score_shard, shards, (model_path,), executor))
+        order = top_tokens_cut(meta.urls, meta.tokens, scores, cfg.top_tokens)
+        collected = set(order)
+        overlap = len(collected & previous) / len(collected) if previous is not None else 0.0
+        domains, proposals, (accepted, new_seed) = _discover(meta, collected, cfg, annotation)
+        already = set(added)
+        fresh = [i for i in new_seed if i not in already]
+        added += fresh
+        accepted_keys = {p.key for p in accepted}
+        proposals_log += [{"round": round_no, "path": p.key, "pages": p.pages, "collected": p.collected,
+                           "ratio": round(p.ratio, 4), "accepted": p.key in accepted_keys} for p in proposals]
+        rounds.append({"round": round_no, "pages": len(order), "tokens": sum(meta.tokens[i] for i in order),
+                       "overlap_prev": overlap, "domains_discovered": len(domains),
+                       "paths_proposed": len(proposals), "paths_accepted": len(accepted),
+                       "seed_added": len(fresh), "seed_size": len(seed_texts) + len(added),
+                       **truth_metrics(meta, collected)})
+        previous = collected
+        if round_no > 1 and overlap >= cfg.stop_overlap:
+            break
+    return MiningResult(order, scores, rounds, proposals_log, meta)
+
+
+def collected_pages(shards: list[Shard], result: MiningResult) -> Iterator[dict]:
+    """Stream the last round's collection in pool order, each page with its ``score``."""
+    keep = set(result.collected)
+    valid = (p for p in iter_shards(shards, Counter()) if valid_page(p))
+    for i, page in enumerate(valid):
+        if i in keep:
+            yield {**page, "score": float(result.scores[i])}

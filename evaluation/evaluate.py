@@ -1,20 +1,26 @@
-"""Evaluate one model: a greedy pass for top-1, then a sampled pass for pass@k / maj@k.
+"""Evaluate one model on several benchmarks: a greedy pass for top-1, then a sampled pass for
+pass@k / maj@k, graded by the shared grader, with breakdowns by MATH level and subject.
 
 Follows the paper's protocol (greedy top-1; Fig. 7 samples at temperature 0.7) at a smaller
 sample count and token budget. Metrics are deterministic given the seed; generation speed goes
-in a separate `timing` dict because wall-clock numbers are not reproducible.
+in a separate `timing` dict because wall-clock numbers are not reproducible. Headline metrics
+are lenient (any extracted answer); `top1_strict` and `sample_acc_strict` count only answers in
+an explicit format (#### N, \\boxed{}, "The answer is"), so learning the format is visible apart
+from learning the math.
 """
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from typing import Any
 
-from evaluation.config import EvaluateConfig
+from evaluation.config import BenchmarkConfig, EvaluateConfig
 from evaluation.generation import Backend
-from evaluation.grader import extract_answer, is_correct
+from evaluation.grader import Grade, grade_many
 from evaluation.metrics import ProblemOutcome, summarize
-from evaluation.prompts import gold_answer, synthetic_prompt
+from evaluation.prompts import build_prompt
+from evaluation.voting import vote_keys_many
 
 
 def select_problems(problems: list[dict], n_problems: int) -> list[dict]:
@@ -28,21 +34,6 @@ def select_problems(problems: list[dict], n_problems: int) -> list[dict]:
     return list(problems[:n_problems])
 
 
-def _grade(problem: dict, gold: str, mode: str, completions: list[str]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": problem["id"],
-            "mode": mode,
-            "index": index,
-            "completion": completion,
-            "extracted": extract_answer(completion),
-            "gold": gold,
-            "correct": is_correct(completion, gold),
-        }
-        for index, completion in enumerate(completions)
-    ]
-
-
 def _timed(
     backend: Backend, prompts: list[str], seed: int, **kwargs: Any
 ) -> tuple[list[list[str]], float, float]:
@@ -51,58 +42,97 @@ def _timed(
     return out, time.perf_counter() - t0, backend.last_tokens_per_s
 
 
-def evaluate(
-    backend: Backend, problems: list[dict], cfg: EvaluateConfig, seed: int
-) -> tuple[dict[str, float | int], list[dict[str, Any]], dict[str, float]]:
-    """Return (metrics, per-sample records, timing) for `problems` in GSM8K layout.
+def _records(
+    name: str, item: dict, mode: str, completions: list[str], grades: list[Grade]
+) -> list[dict[str, Any]]:
+    return [
+        {"benchmark": name, "id": item["id"], "mode": mode, "index": i, "completion": c,
+         "extracted": g.extracted, "method": g.method, "gold": item["gold"],
+         "correct": g.correct, "strict": g.strict, "error": g.error}
+        for i, (c, g) in enumerate(zip(completions, grades, strict=True))
+    ]
 
-    Records are {id, mode: "greedy"|"sample", index, completion, extracted, gold, correct}.
-    Metrics are those of `metrics.summarize` (fractions in [0, 1]); timing holds seconds and
-    new tokens per second of each pass.
-    """
-    chosen = select_problems(problems, cfg.n_problems)
+
+def _breakdown(
+    items: list[dict], outcomes: list[ProblemOutcome], field: str, cfg: EvaluateConfig, seed: int
+) -> dict[str, dict]:
+    groups: dict[str, list[ProblemOutcome]] = defaultdict(list)
+    for item, outcome in zip(items, outcomes, strict=True):
+        if item.get(field) is not None:
+            groups[str(item[field])].append(outcome)
+    n = len(outcomes[0].sample_correct)
+    keep = ("n_problems", "top1", "pass@1", f"pass@{n}", f"maj@{n}")
+    return {
+        group: {k: v for k, v in summarize(members, maj_subsets=cfg.maj_subsets, seed=seed).items() if k in keep}
+        for group, members in sorted(groups.items())
+    }
+
+
+def evaluate_benchmark(
+    backend: Backend, items: list[dict], bench: BenchmarkConfig, cfg: EvaluateConfig, seed: int
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, float]]:
+    """(metrics, per-sample records, timing) of one benchmark of normalised records."""
+    chosen = select_problems(items, bench.n_problems)
     if not chosen:
-        raise ValueError("problems: empty; nothing to evaluate")
-    prompts = [synthetic_prompt(p["question"]) for p in chosen]
-    golds = [gold_answer(p["answer"]) for p in chosen]
+        raise ValueError(f"benchmark {bench.name}: empty; nothing to evaluate")
+    prompts = [build_prompt(bench.prompt, item["question"]) for item in chosen]
     greedy, greedy_s, greedy_tps = _timed(
-        backend,
-        prompts,
-        seed,
-        n=1,
-        temperature=0.0,
-        top_p=1.0,
-        max_new_tokens=cfg.greedy_max_new_tokens,
+        backend, prompts, seed, n=1, temperature=0.0, top_p=1.0,
+        max_new_tokens=bench.greedy_max_new_tokens,
     )
     # A different seed for the sampled pass, so it does not replay the greedy pass's stream.
     sampled, sample_s, sample_tps = _timed(
-        backend,
-        prompts,
-        seed + 1,
-        n=cfg.n_samples,
-        temperature=cfg.temperature,
-        top_p=cfg.top_p,
-        max_new_tokens=cfg.max_new_tokens,
+        backend, prompts, seed + 1, n=bench.n_samples, temperature=cfg.temperature,
+        top_p=cfg.top_p, max_new_tokens=bench.max_new_tokens,
+    )
+    t0 = time.perf_counter()
+    flat = [c for per in greedy for c in per] + [c for per in sampled for c in per]
+    golds = [i["gold"] for i in chosen] + [i["gold"] for i in chosen for _ in range(bench.n_samples)]
+    grades = grade_many(flat, golds, workers=cfg.grading_workers, timeout=cfg.grading_timeout)
+    g_grades, s_grades = grades[: len(chosen)], grades[len(chosen) :]
+    per_sample = [s_grades[i * bench.n_samples : (i + 1) * bench.n_samples] for i in range(len(chosen))]
+    keys = vote_keys_many(
+        [([g.extracted for g in gs], [g.correct for g in gs]) for gs in per_sample],
+        workers=cfg.grading_workers, timeout=cfg.grading_timeout,
     )
     records: list[dict[str, Any]] = []
     outcomes: list[ProblemOutcome] = []
-    for problem, gold, g_out, s_out in zip(chosen, golds, greedy, sampled, strict=True):
-        g_rec = _grade(problem, gold, "greedy", g_out)
-        s_rec = _grade(problem, gold, "sample", s_out)
-        records += g_rec + s_rec
-        outcomes.append(
-            ProblemOutcome(
-                id=problem["id"],
-                greedy_correct=g_rec[0]["correct"],
-                sample_answers=tuple(r["extracted"] for r in s_rec),
-                sample_correct=tuple(r["correct"] for r in s_rec),
-            )
-        )
-    metrics = summarize(outcomes, maj_subsets=cfg.maj_subsets, seed=seed)
-    timing = {
-        "greedy_seconds": greedy_s,
-        "greedy_tokens_per_s": greedy_tps,
-        "sample_seconds": sample_s,
-        "sample_tokens_per_s": sample_tps,
-    }
+    for item, g_out, s_out, g_grade, gs, ks in zip(chosen, greedy, sampled, g_grades, per_sample, keys, strict=True):
+        records += _records(bench.name, item, "greedy", g_out, [g_grade])
+        records += _records(bench.name, item, "sample", s_out, gs)
+        outcomes.append(ProblemOutcome(item["id"], g_grade.correct, tuple(ks), tuple(g.correct for g in gs)))
+    metrics: dict[str, Any] = summarize(outcomes, maj_subsets=cfg.maj_subsets, seed=seed)
+    metrics["top1_strict"] = sum(g.strict for g in g_grades) / len(chosen)
+    metrics["sample_acc_strict"] = sum(g.strict for g in s_grades) / len(s_grades)
+    metrics["grading_timeouts"] = sum(g.error == "timeout" for g in grades)
+    metrics["grading_errors"] = sum(g.error not in (None, "timeout") for g in grades)
+    for field in ("level", "subject"):
+        if any(item.get(field) is not None for item in chosen):
+            metrics[f"by_{field}"] = _breakdown(chosen, outcomes, field, cfg, seed)
+    timing = {"greedy_seconds": greedy_s, "greedy_tokens_per_s": greedy_tps,
+              "sample_seconds": sample_s, "sample_tokens_per_s": sample_tps,
+              "grading_seconds": time.perf_counter() - t0}
+    return metrics, records, timing
+
+
+def evaluate(
+    backend: Backend, benchmarks: dict[str, list[dict]], cfg: EvaluateConfig, seed: int
+) -> tuple[dict[str, dict], list[dict[str, Any]], dict[str, dict]]:
+    """Evaluate every benchmark of `cfg.benchmarks` on the normalised records in `benchmarks`.
+
+    Returns ({benchmark: metrics}, all per-sample records, {benchmark: timing}). Benchmark i
+    uses seeds seed + 2i (greedy) and seed + 2i + 1 (samples), so benchmarks do not share
+    random streams and adding one does not change the others' results.
+    """
+    metrics: dict[str, dict] = {}
+    timing: dict[str, dict] = {}
+    records: list[dict[str, Any]] = []
+    for index, bench in enumerate(cfg.benchmarks):
+        if bench.name not in benchmarks:
+            raise ValueError(f"benchmarks: no data given for benchmark {bench.name!r}")
+        before = getattr(backend, "truncated_prompts", 0)
+        m, r, t = evaluate_benchmark(backend, benchmarks[bench.name], bench, cfg, seed + 2 * index)
+        m["truncated_prompts"] = getattr(backend, "truncated_prompts", 0) - before
+        metrics[bench.name], timing[bench.name] = m, t
+        records += r
     return metrics, records, timing

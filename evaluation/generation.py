@@ -4,6 +4,9 @@
 optional GPU extra imported lazily. Both return, per prompt, n decoded completions (new tokens
 only, special tokens removed); temperature 0 means greedy decoding.
 
+HFBackend cuts a prompt longer than the model's context minus the token budget to its last
+tokens and counts it (`truncated_prompts`): few-shot prompts exceed the tiny model's 256 positions.
+
 Determinism: HFBackend reseeds torch before every batch with `seed + batch_index`, so a run
 depends only on (model, prompts, arguments), not on what ran before. Batches hold
 `batch_size // n` prompts, so changing batch_size changes sampled (not greedy) outputs.
@@ -71,6 +74,9 @@ class HFBackend:
         pad_id = tokenizer.pad_token_id
         self.pad_id: int = pad_id if pad_id is not None else tokenizer.eos_token_id
         self.last_tokens_per_s: float = 0.0
+        # Prompts longer than the context minus the generation budget keep their last tokens.
+        self.max_positions: int | None = getattr(model.config, "max_position_embeddings", None)
+        self.truncated_prompts = 0
 
     def _sampling_kwargs(
         self, n: int, temperature: float, top_p: float, max_new_tokens: int
@@ -96,13 +102,26 @@ class HFBackend:
         # No special tokens: SFT and RL tokenize the prompt the same way (training/sft.py).
         enc = self.tokenizer(
             batch, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False
-        ).to(device)
+        )
+        enc = self._fit_context(dict(enc), kwargs["max_new_tokens"])
+        enc = {name: tensor.to(device) for name, tensor in enc.items()}
         out = self.model.generate(**enc, **kwargs)
         new = out[:, enc["input_ids"].shape[1] :]
         # Count tokens up to and including the first EOS (the rest is padding).
         n_tokens = int(completion_mask_from(new, self.tokenizer.eos_token_id).sum())
         texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
         return texts, n_tokens
+
+    def _fit_context(self, enc: dict, max_new_tokens: int) -> dict:
+        """Cut left-padded prompts to the context left after `max_new_tokens` (counted)."""
+        if self.max_positions is None:
+            return enc
+        keep = max(1, self.max_positions - max_new_tokens)
+        if enc["input_ids"].shape[1] <= keep:
+            return enc
+        # Left padding: the last `keep` columns hold every short prompt whole.
+        self.truncated_prompts += int(enc["attention_mask"][:, :-keep].any(dim=1).sum())
+        return {name: tensor[:, -keep:] for name, tensor in enc.items()}
 
     def generate(
         self,

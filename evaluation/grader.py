@@ -1,158 +1,137 @@
-"""The project's one answer scorer: extract a final answer from a completion and grade it.
+"""The project's one answer scorer, shared by evaluation and the RL rule reward.
 
-`is_correct` is called both by evaluation and by the RL rule reward (GUIDE principle 5), so the
-two can never disagree about what counts as right.
+`grade_many(preds, golds)` extracts each prediction's final answer (`evaluation.extract`) and
+decides equivalence with the gold answer in two tiers:
+  1. a fast path in this process, exact and conservative: identical strings, or two plain
+     rationals (integers, decimals, thousands separators, p/q, \\frac{p}{q}, %, $) compared with
+     `fractions.Fraction`; it only answers when math-verify would answer the same;
+  2. otherwise math-verify (LaTeX expressions, intervals, sets, matrices, equations) in worker
+     processes with a hard per-item timeout (`evaluation.grading_pool`); a timeout grades as
+     wrong and is reported in `Grade.error`.
+`is_correct(completion, gold)` is what `rl.rewards` calls; evaluation calls `grade_many`, so the
+metric and the reward cannot drift apart (GUIDE principle 5). Model output is never executed:
+no eval, exec, sympify or parse_expr here; only math-verify's parser sees it, in a worker.
 
-Extraction order (first that finds something wins):
-  1. the last `#### N` line (the GSM8K / our SFT format),
-  2. the last `\\boxed{...}` (braces may nest; the paper's instruct prompt asks for it),
-  3. the last "The answer is X",
-  4. the last number anywhere in the text.
-
-Departures from the paper's evaluation (which uses symbolic equivalence for MATH): answers are
-compared numerically only (integers, decimals, simple fractions), which is exact for GSM8K-style
-integer answers; a later issue adds math-verify for MATH. The completion is cut at the first
-"\\nQuestion:" because a model that missed its EOS tends to start a new problem, whose answer must
-not be graded. Model output is never executed: numbers are parsed with `fractions.Fraction`.
+Departure from the paper: DeepSeek-Math's evaluation uses its own normaliser and SymPy
+comparison; we use math-verify, whose verdicts differ from it on a few percent of MATH answers.
 """
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, localcontext
-from fractions import Fraction
+from dataclasses import dataclass
 
-# Only the tail is searched so extraction stays linear-time on runaway completions.
-MAX_CHARS = 10_000
+from evaluation.extract import MAX_CHARS, Extraction, extract, extract_answer
+from evaluation.grading_pool import shared_pool
+from evaluation.numbers import canonical, normalize_number, number_value
+from evaluation.verify_worker import GOLD_UNPARSEABLE
 
-# A sign only counts when it does not follow a word character or ")" ("5-3" is not "-3").
-# Comma groups must be exactly three digits ("1,000" but not "1,00").
-_NUMBER = r"(?:(?<![\w)])[-+])?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|(?:(?<![\w)])[-+])?\.\d+"
-_NUMBER_RE = re.compile(_NUMBER)
-_HASH_LINE_RE = re.compile(r"^[ \t]*####[ \t]*(.*)$", re.MULTILINE)
-_ANSWER_IS_RE = re.compile(r"the answer is[:\s]*", re.IGNORECASE)
-_BOXED = "\\boxed{"
-_STOP = "\nQuestion:"
+__all__ = [
+    "MAX_CHARS", "Grade", "equivalent_many", "extract", "extract_answer", "fast_equivalent",
+    "grade", "grade_many", "is_correct", "normalize_number", "vote_key",
+]
 
-# Canonicalisation inputs: wrappers a number may carry in a final answer.
-_STRIP_TOKENS = ("\\$", "$", "\\%", "%", "\\!", " ")
-# Commas are only removed when they are thousands separators ("1,2,3" is not a number).
-_THOUSANDS_RE = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_PLAIN_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
-_SLASH_RE = re.compile(r"([-+]?\d+)/([-+]?\d+)")
-_FRAC_RE = re.compile(r"([-+]?)\\[dt]?frac\{([-+]?\d+)\}\{([-+]?\d+)\}")
-# Longer strings are not plausible answers; capping avoids huge integer arithmetic.
-_MAX_NUMBER_CHARS = 100
+DEFAULT_WORKERS = 2
+DEFAULT_TIMEOUT = 5.0  # seconds per item, hard (the worker is killed)
+# Unequal non-integers closer than this (relative) go to math-verify, whose float rounding
+# (6 decimals) may call them equal; farther apart they are different answers for sure.
+_CLOSE = 1e-4
 
 
-def _first_number(text: str) -> str | None:
-    match = _NUMBER_RE.search(text)
-    return match.group(0) if match else None
+@dataclass(frozen=True)
+class Grade:
+    """Verdict on one prediction. `correct` is lenient; `strict` also needs an answer format."""
+
+    correct: bool
+    strict: bool
+    extracted: str | None
+    method: str  # extraction rule (see evaluation.extract)
+    error: str | None = None  # "timeout", "worker_died", "gold_unparseable", "gold_empty", ...
 
 
-def _last_boxed(text: str) -> str | None:
-    """Content of the last \\boxed{...} with balanced braces, or None."""
-    start = text.rfind(_BOXED)
-    while start != -1:
-        depth, i = 1, start + len(_BOXED)
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            return text[start + len(_BOXED) : i - 1].strip()
-        # Unbalanced (truncated) box: try an earlier one.
-        start = text.rfind(_BOXED, 0, start)
-    return None
+def _squash(s: str) -> str:
+    return "".join(s.split()).strip("$").rstrip(".")
 
 
-def extract_answer(completion: str) -> str | None:
-    """Return the final answer string of `completion`, or None if it has none."""
-    stop = completion.find(_STOP)
-    text = completion if stop == -1 else completion[:stop]
-    text = text[-MAX_CHARS:]
-    hash_lines = _HASH_LINE_RE.findall(text)
-    if hash_lines:
-        content = hash_lines[-1].strip()
-        number = _first_number(content)
-        if number is not None:
-            return number
-        if content:
-            return content
-    boxed = _last_boxed(text)
-    if boxed:
-        return boxed
-    answer_is = list(_ANSWER_IS_RE.finditer(text))
-    if answer_is:
-        number = _first_number(text[answer_is[-1].end() : answer_is[-1].end() + 100])
-        if number is not None:
-            return number
-    numbers = _NUMBER_RE.findall(text)
-    return numbers[-1] if numbers else None
-
-
-def _to_fraction(s: str) -> Fraction | None:
-    if _PLAIN_RE.fullmatch(s):
-        return Fraction(Decimal(s))
-    slash = _SLASH_RE.fullmatch(s)
-    frac = None if slash else _FRAC_RE.fullmatch(s)
-    if slash:
-        num, den, sign = int(slash.group(1)), int(slash.group(2)), 1
-    elif frac:
-        num, den = int(frac.group(2)), int(frac.group(3))
-        sign = -1 if frac.group(1) == "-" else 1
-    else:
+def fast_equivalent(pred: str, gold: str) -> bool | None:
+    """True/False when decidable without math-verify, else None."""
+    if _squash(pred) == _squash(gold):
+        return True
+    p, g = number_value(pred), number_value(gold)
+    if p is None or g is None:
         return None
-    return None if den == 0 else sign * Fraction(num, den)
+    (pv, p_pct), (gv, g_pct) = p, g
+    if pv == gv:
+        return True
+    # "50%" answers both "50" and "0.5" (and "0.5" answers "50%").
+    if (p_pct and not g_pct and pv / 100 == gv) or (g_pct and not p_pct and gv / 100 == pv):
+        return True
+    if pv.denominator == 1 and gv.denominator == 1:
+        return False
+    return False if abs(pv - gv) > _CLOSE * max(1, abs(gv)) else None
 
 
-def _canonical(value: Fraction) -> str:
-    """Unique string per rational value: an integer, a terminating decimal, or 'p/q'."""
-    if value.denominator == 1:
-        return str(value.numerator)
-    den = value.denominator
-    for prime in (2, 5):
-        while den % prime == 0:
-            den //= prime
-    if den != 1:
-        return f"{value.numerator}/{value.denominator}"
-    with localcontext() as ctx:
-        # Enough precision that the division of a terminating fraction is exact.
-        ctx.prec = 2 * _MAX_NUMBER_CHARS + 10
-        exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return format(exact.normalize(), "f")
-
-
-def normalize_number(s: str | None) -> str | None:
-    """Canonical string of the number `s` denotes ("1,000." -> "1000", "6.0" -> "6"), else None.
-
-    Strips commas, "$", "%", spaces and a trailing "."; accepts integers, decimals, "p/q" and
-    "\\frac{p}{q}". Two strings denote the same number iff their canonical forms are equal.
-    """
-    if s is None:
+def vote_key(answer: str | None) -> str | None:
+    """Cheap grouping key for majority voting: canonical number, else whitespace-free string."""
+    if answer is None:
         return None
-    t = s.strip()
-    for token in _STRIP_TOKENS:
-        t = t.replace(token, "")
-    if t.startswith("{") and t.endswith("}"):
-        t = t[1:-1]
-    t = t.rstrip(".")
-    if "," in t:
-        if not _THOUSANDS_RE.fullmatch(t):
-            return None
-        t = t.replace(",", "")
-    if not t or len(t) > _MAX_NUMBER_CHARS:
-        return None
-    value = _to_fraction(t)
-    return None if value is None else _canonical(value)
+    parsed = number_value(answer)
+    return canonical(parsed[0]) if parsed is not None else _squash(answer)
+
+
+def equivalent_many(
+    pairs: list[tuple[str, str]], *, workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT
+) -> list[tuple[bool, str | None]]:
+    """(equivalent, error) for (pred, gold) answer pairs: fast path, then the worker pool."""
+    results: list[tuple[bool, str | None]] = []
+    slow: list[int] = []
+    for index, (pred, gold) in enumerate(pairs):
+        decided = fast_equivalent(pred, gold)
+        results.append((bool(decided), None))
+        if decided is None:
+            slow.append(index)
+    if slow:
+        verdicts = shared_pool(workers, timeout).map([pairs[i] for i in slow])
+        for index, verdict in zip(slow, verdicts, strict=True):
+            results[index] = verdict
+    return results
+
+
+def grade_many(
+    preds: list[str], golds: list[str], *, workers: int = DEFAULT_WORKERS,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[Grade]:
+    """Grade every prediction (a completion or a bare answer) against its gold answer, in order."""
+    if len(preds) != len(golds):
+        raise ValueError(f"golds: {len(golds)} gold answers for {len(preds)} predictions")
+    extractions: list[Extraction] = [extract(p) for p in preds]
+    pairs: list[tuple[str, str]] = []
+    where: list[int] = []
+    for index, (ex, gold) in enumerate(zip(extractions, golds, strict=True)):
+        if ex.answer is not None and gold.strip():
+            pairs.append((ex.answer, gold.strip()))
+            where.append(index)
+    verdicts: list[tuple[bool, str | None]] = [(False, None)] * len(preds)
+    for index, verdict in zip(where, equivalent_many(pairs, workers=workers, timeout=timeout)):
+        verdicts[index] = verdict
+    grades = []
+    for ex, gold, (ok, error) in zip(extractions, golds, verdicts, strict=True):
+        error = "gold_empty" if not gold.strip() else error
+        grades.append(Grade(ok, ok and ex.strict, ex.answer, ex.method, error))
+    return grades
+
+
+def grade(pred: str, gold: str, **kwargs: float) -> Grade:
+    """`grade_many` for one item."""
+    return grade_many([pred], [gold], **kwargs)[0]  # type: ignore[arg-type]
 
 
 def is_correct(completion: str, gold: str) -> bool:
-    """True iff the answer extracted from `completion` numerically equals `gold`.
+    """True iff the answer extracted from `completion` is equivalent to `gold` (lenient).
 
-    Raises ValueError if `gold` is not a number: a malformed gold answer is a data bug that must
-    surface, not a silent zero reward.
+    Raises ValueError for a gold answer that is empty or that math-verify cannot parse: a
+    malformed gold answer is a data bug that must surface, not a silent zero reward.
     """
-    gold_norm = normalize_number(gold)
-    if gold_norm is None:
-        raise ValueError(f"gold: not a number: {gold!r}")
-    return normalize_number(extract_answer(completion)) == gold_norm
+    result = grade(completion, gold)
+    if result.error in ("gold_empty", GOLD_UNPARSEABLE):
+        raise ValueError(f"gold: cannot be graded ({result.error}): {gold!r}")
+    return result.correct

@@ -1,4 +1,6 @@
-"""Reports over several models' metrics: a Markdown table, pass@K / maj@K curves, DVC plot rows.
+"""Reports over several models' metrics on several benchmarks: Markdown tables (a summary of
+models x benchmarks x metrics, a full table per benchmark, MATH level / subject breakdowns),
+pass@K / maj@K curves per benchmark as one PNG, and DVC plot rows.
 
 The figure mirrors the paper's Fig. 7 (pass@K and maj@K against K on a log2 axis, one line per
 model) at our smaller K. The table's verdict sentences compare each model with the first one
@@ -88,24 +90,90 @@ def curves_rows(metrics_by_model: dict[str, dict]) -> list[dict]:
     return rows
 
 
-def plot_passk_majk(metrics_by_model: dict[str, dict], path_png: str) -> None:
-    """Write a two-panel PNG (pass@K and maj@K against K, log2 axis) to `path_png` atomically."""
-    if not metrics_by_model:
-        raise ValueError("metrics_by_model: empty")
+def _benchmarks(results: dict[str, dict[str, dict]]) -> list[str]:
+    """Benchmark names in first-seen order across models."""
+    return list(dict.fromkeys(b for per_model in results.values() for b in per_model))
+
+
+def summary_table(results: dict[str, dict[str, dict]]) -> str:
+    """One table of models x benchmarks x metrics: top1 (lenient and strict), maj@n, pass@n."""
+    lines = [
+        "| benchmark | model | top1 | top1 strict | maj@n | pass@n | n samples | n problems |",
+        "|---|---|" + "---:|" * 6,
+    ]
+    for bench in _benchmarks(results):
+        for model, per_model in results.items():
+            m = per_model.get(bench)
+            if m is None:
+                continue
+            n = m["n_samples"]
+            cells = [_pct(m["top1"]), _pct(m.get("top1_strict", float("nan"))),
+                     _pct(m[f"maj@{n}"]), _pct(m[f"pass@{n}"]), str(n), str(m["n_problems"])]
+            lines.append(f"| {bench} | {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def breakdown_table(results: dict[str, dict[str, dict]], bench: str, field: str) -> str:
+    """Top-1 and maj@n per group (MATH level or subject), one column pair per model."""
+    models = [m for m in results if field in results[m].get(bench, {})]
+    groups = sorted({g for m in models for g in results[m][bench][field]})
+    header = "| " + field.removeprefix("by_") + " | " + " | ".join(
+        f"{m} top1 | {m} maj@n | n" for m in models
+    ) + " |"
+    lines = [header, "|---|" + "---:|" * (3 * len(models))]
+    for group in groups:
+        cells = []
+        for model in models:
+            g = results[model][bench][field].get(group)
+            n = results[model][bench]["n_samples"]
+            cells += ["", "", ""] if g is None else [_pct(g["top1"]), _pct(g[f"maj@{n}"]), str(g["n_problems"])]
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_report(results: dict[str, dict[str, dict]], png_name: str) -> str:
+    """The whole report: the summary table, then per benchmark its full table and breakdowns."""
+    if not results:
+        raise ValueError("results: empty")
+    parts = ["# Results\n", "Values are percentages; top1 is greedy, maj@n and pass@n use n samples "
+             "at the sampling temperature; strict counts only answers in an explicit format.\n",
+             summary_table(results), f"![pass@K and maj@K against K]({png_name})\n"]
+    for bench in _benchmarks(results):
+        flat = {m: per[bench] for m, per in results.items() if bench in per}
+        parts.append(f"## {bench}\n\n" + markdown_table(flat))
+        for field in ("by_level", "by_subject"):
+            if any(field in m for m in flat.values()):
+                parts.append(f"### {bench} {field.replace('_', ' ')}\n\n" + breakdown_table(results, bench, field))
+    return "\n".join(parts)
+
+
+def plot_passk_majk(results: dict[str, dict[str, dict]], path_png: str) -> None:
+    """Write a PNG with one row per benchmark (pass@K and maj@K against K, log2 axis)."""
+    if not results:
+        raise ValueError("results: empty")
+    benches = _benchmarks(results)
     # Figure without pyplot: no global backend switch, no GUI, safe in worker processes.
-    fig = Figure(figsize=(10, 4), dpi=100)
-    axes = fig.subplots(1, 2)
-    for ax, kind, title in zip(axes, ("pass", "maj"), ("Pass@K", "Maj@K"), strict=True):
-        for name, metrics in metrics_by_model.items():
-            ks = _ks(metrics, kind)
-            ax.plot(ks, [100 * metrics[f"{kind}@{k}"] for k in ks], marker="o", label=name)
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("K")
-        ax.set_ylabel("accuracy (%)")
-        ax.set_title(title)
-        ax.grid(True, alpha=0.3)
-        ax.legend()
+    fig = Figure(figsize=(10, 3.6 * len(benches)), dpi=100)
+    axes = fig.subplots(len(benches), 2, squeeze=False)
+    for row, bench in zip(axes, benches, strict=True):
+        for ax, kind, title in zip(row, ("pass", "maj"), ("Pass@K", "Maj@K"), strict=True):
+            for name, per_model in results.items():
+                metrics = per_model.get(bench)
+                if metrics is None:
+                    continue
+                ks = _ks(metrics, kind)
+                ax.plot(ks, [100 * metrics[f"{kind}@{k}"] for k in ks], marker="o", label=name)
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("K")
+            ax.set_ylabel("accuracy (%)")
+            ax.set_title(f"{bench}: {title}")
+            ax.grid(True, alpha=0.3)
+            ax.legend()
     fig.tight_layout()
+    _save_atomic(fig, path_png)
+
+
+def _save_atomic(fig: Figure, path_png: str) -> None:
     directory = os.path.dirname(os.path.abspath(path_png))
     os.makedirs(directory, exist_ok=True)
     # Temp file in the same directory, then os.replace: readers never see a half-written PNG.

@@ -15,10 +15,17 @@ from typing import Any, TypeVar
 
 import yaml
 
-from data_selection.config import DecontaminateConfig, DedupConfig, MineConfig, WebConfig
+from data_selection.config import (
+    DecontaminateConfig,
+    DedupConfig,
+    ExecutorConfig,
+    IngestConfig,
+    MineConfig,
+    WebConfig,
+)
 from evaluation.config import EvaluateConfig
 from evaluation.synthetic_problems import ProblemsConfig
-from rl.config import GRPOConfig
+from rl.config import GRPOConfig, IterativeConfig, RewardModelConfig
 from training.config import ModelConfig, PretrainConfig, SFTConfig, TokenizerConfig
 
 T = TypeVar("T")
@@ -46,11 +53,15 @@ class Params:
     dedup: DedupConfig
     mine: MineConfig
     decontaminate: DecontaminateConfig
+    ingest: IngestConfig  # real crawl files -> pages (pipeline.ingest)
+    executor: ExecutorConfig  # where the data stages' shard work runs: local processes or Ray
     tokenizer: TokenizerConfig
     model: ModelConfig
     pretrain: PretrainConfig
     sft: SFTConfig
     grpo: GRPOConfig
+    reward_model: RewardModelConfig
+    iterative: IterativeConfig
     evaluate: EvaluateConfig
 
 

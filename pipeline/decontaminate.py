@@ -7,6 +7,10 @@ inside the pipeline (with --params) and standalone:
 
   python -m pipeline.decontaminate --corpus CORPUS.jsonl --benchmark B1.jsonl \\
       [--benchmark B2.jsonl ...] --output KEPT.jsonl --report REPORT.json
+
+With --params, the `decontaminate` section may also name hub benchmarks ("name[:config]:split").
+Item ids in the report read `SOURCE|RECORD:FIELD`, e.g. `gsm8k/test|17:question`; SOURCE is the
+benchmark file's folder/stem.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import argparse
 import logging
 from collections import Counter
 
-from data_selection.benchmark_items import benchmark_items
+from data_selection.benchmark_items import benchmark_items, hub_items
 from data_selection.config import DecontaminateConfig
 from data_selection.decontaminate import decontaminate
 from data_selection.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic
@@ -38,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = load_params(args.params).decontaminate if args.params else DecontaminateConfig(args.ngram, args.min_ngram)
     skipped: Counter[str] = Counter()
     items = [item for path in args.benchmark for item in benchmark_items(stage.require_file(path), skipped)]
+    items += [item for spec in cfg.hub_benchmarks for item in hub_items(spec, skipped)]
     pages = []
     for page in read_jsonl(args.corpus, skipped):
         if isinstance(page.get("text"), str) and isinstance(page.get("url"), str):

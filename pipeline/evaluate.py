@@ -1,39 +1,56 @@
-"""Stage `evaluate@<model>`: greedy top-1, then sampled pass@k and maj@k on the test problems."""
+"""Stage `evaluate@<model>`: on every benchmark of `evaluate.benchmarks`, greedy top-1, then
+sampled pass@k and maj@k, graded by the shared grader."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
-from data_selection.jsonl import write_json_atomic, write_jsonl_atomic
+from data_selection.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic
+from evaluation.benchmarks import normalize_all
 from evaluation.evaluate import evaluate
 from evaluation.generation import make_backend
 from evaluation.report import curves_rows
 from pipeline import stage
-from pipeline.train_common import read_problems
 
 
 def main(argv: list[str] | None = None) -> None:
     p = stage.parser(__doc__)
     p.add_argument("--model", required=True, help="input: model directory (with its tokenizer)")
-    p.add_argument("--test", required=True, help="input: test problems (JSONL, GSM8K layout)")
+    p.add_argument("--benchmark", nargs=2, action="append", required=True, metavar=("NAME", "JSONL"),
+                   help="input: a benchmark's name and file (GSM8K, MATH or normalised layout); repeatable; "
+                        "those not listed in evaluate.benchmarks are not read")
     p.add_argument("--samples", required=True, help="output: every graded completion (JSONL)")
-    p.add_argument("--metrics", required=True, help="output: top1, pass@k, maj@k (JSON)")
+    p.add_argument("--metrics", required=True, help="output: {benchmark: top1, pass@k, maj@k, ...} (JSON)")
     p.add_argument("--timing", required=True, help="output: generation speed (JSON, not a DVC metric)")
-    p.add_argument("--curves", required=True, help="output: pass@k and maj@k against k (JSON, a DVC plot)")
+    p.add_argument("--curves", required=True, help="output: directory of <benchmark>.json pass@k and maj@k vs k (DVC plots)")
     args = p.parse_args(argv)
     params = stage.setup(args.params)
     cfg = params.evaluate
-    skipped: Counter[str] = Counter()
-    problems = read_problems(args.test, skipped)
+    paths = dict(args.benchmark)
+    data, malformed = {}, {}
+    for bench in cfg.benchmarks:
+        if bench.name not in paths:
+            raise ValueError(f"evaluate.benchmarks: {bench.name!r} has no --benchmark {bench.name} PATH (dvc.yaml)")
+        skipped: Counter[str] = Counter()
+        data[bench.name], _ = normalize_all(read_jsonl(stage.require_file(paths[bench.name]), skipped), bench.name)
+        malformed[bench.name] = sum(skipped.values())
     backend = make_backend(cfg.backend, str(stage.require_file(args.model)), cfg.batch_size, cfg.dtype, params.seed)
-    metrics, records, timing = evaluate(backend, problems, cfg, params.seed)
-    metrics = {**metrics, "malformed_lines": sum(skipped.values())}
+    metrics, records, timing = evaluate(backend, data, cfg, params.seed)
+    for name in metrics:
+        metrics[name]["malformed_lines"] = malformed[name]
     write_jsonl_atomic(args.samples, records)
     write_json_atomic(args.metrics, metrics)
     write_json_atomic(args.timing, timing)
-    curves = [{k: v for k, v in row.items() if k != "model"} for row in curves_rows({"model": metrics})]
-    write_json_atomic(args.curves, curves)
-    stage.log.info("evaluate %s: %s", args.model, {k: round(v, 4) for k, v in metrics.items()})
+    os.makedirs(args.curves, exist_ok=True)
+    for name in os.listdir(args.curves):  # a benchmark dropped from params leaves no stale curve
+        os.remove(os.path.join(args.curves, name))
+    for name, flat in metrics.items():
+        rows = [{k: v for k, v in row.items() if k != "model"} for row in curves_rows({"model": flat})]
+        write_json_atomic(os.path.join(args.curves, f"{name}.json"), rows)
+    for name, flat in metrics.items():
+        stage.log.info("evaluate %s on %s: %s", args.model, name,
+                       {k: round(v, 4) for k, v in flat.items() if isinstance(v, (int, float))})
 
 
 if __name__ == "__main__":

@@ -1,38 +1,74 @@
-"""Stage `grpo@<variant>`: GRPO (§4.1) from the SFT model, with the SFT model as the KL reference."""
+"""Stage `grpo@<variant>`: an online RL method from the SFT model, which is also pi_ref.
+
+GRPO with outcome or process supervision (§4.1.2, §4.1.3), Online RFT (§5.2.1), or iterative RL
+(§4.1.4), as named in `rl/methods.py`. Methods with a model reward take `--reward-model`;
+iterative RL also takes `--rm-data`, the reward model's training data, replayed at 10%.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from accelerate import PartialState
+from transformers import AutoModelForTokenClassification
 
 from pipeline import stage
+from pipeline.reward_model import read_examples
 from pipeline.train_common import add_output_args, file_digest, fingerprint, finish, load_tokenizer, read_problems
-from rl.advantages import get_estimator
 from rl.grpo import train_grpo
+from rl.iterative import IterativeSetup, iterative_rl
+from rl.methods import METHODS, get_method
+from rl.scoring import RewardModelScorer, RuleScorer
 from training.checkpoint import Checkpointer
-from training.model import load_model
+from training.model import load_model, torch_dtype
 from training.step_log import StepLogger
+
+
+def load_reward_model(path: str | None, method: str, dtype: str):
+    if path is None:
+        raise ValueError(f"method {method!r} needs --reward-model DIR")
+    return AutoModelForTokenClassification.from_pretrained(str(stage.require_file(path)), dtype=torch_dtype(dtype))
 
 
 def main(argv: list[str] | None = None) -> None:
     p = stage.parser(__doc__)
-    p.add_argument("--advantage", required=True, help="registered advantage estimator, e.g. outcome")
+    p.add_argument("--method", required=True, choices=sorted(METHODS), help="RL method (rl/methods.py)")
     p.add_argument("--train", required=True, help="input: RL questions (JSONL, GSM8K layout)")
     p.add_argument("--init", required=True, help="input: policy to start from (also pi_ref)")
+    p.add_argument("--reward-model", help="input: reward model directory (methods with an ORM or PRM reward)")
+    p.add_argument("--rm-data", help="input: the reward model's training data (iterative RL's replay history)")
     add_output_args(p)
     args = p.parse_args(argv)
     params = stage.setup(args.params)
-    cfg = params.grpo
-    get_estimator(args.advantage)  # fail before loading anything
+    method = get_method(args.method)
+    cfg = params.grpo if method.kl else replace(params.grpo, beta=0.0)  # Online RFT: no KL (Table 10)
     tokenizer = load_tokenizer(args.init)
     policy = load_model(str(stage.require_file(args.init)), params.model.dtype)
-    ref = load_model(args.init, params.model.dtype) if cfg.beta > 0 else None
+    rm = None if method.reward == "rule" else load_reward_model(args.reward_model, args.method, params.model.dtype)
     skipped: Counter[str] = Counter()
     problems = read_problems(args.train, skipped)
-    ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every,
-                        fingerprint(cfg, args.advantage, params.seed, file_digest(args.train), file_digest(args.init)))
-    logger = StepLogger(args.live, cfg.log_every, cfg.steps)
-    last = train_grpo(policy, ref, tokenizer, problems, cfg, args.advantage, params.seed, logger, ckpt)
-    finish(args, policy, tokenizer, logger, ckpt, {**last, "steps": cfg.steps, "malformed_lines": dict(skipped)})
+    inputs = [args.train, args.init] + [x for x in (args.reward_model, args.rm_data) if x]
+    fp = fingerprint(cfg, method, params.reward_model, params.iterative, params.seed, *map(file_digest, inputs))
+    ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every, fp)
+    if method.iterative:
+        if args.rm_data is None:
+            raise ValueError(f"method {args.method!r} needs --rm-data FILE")
+        it = params.iterative
+        logger = StepLogger(args.live, cfg.log_every, it.steps_per_iteration)  # steps counted per iteration
+        setup = IterativeSetup(cfg, params.reward_model, it, method.advantage, params.seed, fp)
+        last = iterative_rl(policy, rm, tokenizer, problems, read_examples(args.rm_data, skipped), setup, logger,
+                            Path(args.checkpoints))
+        last = {**last, "steps": it.iterations * it.steps_per_iteration}
+    else:
+        ref = load_model(args.init, params.model.dtype) if cfg.beta > 0 else None
+        scorer = RuleScorer() if rm is None else RewardModelScorer(rm, tokenizer, process=method.reward == "prm")
+        logger = StepLogger(args.live, cfg.log_every, cfg.steps)
+        last = train_grpo(policy, ref, tokenizer, problems, cfg, method.advantage, scorer, params.seed, logger, ckpt)
+        last = {**last, "steps": cfg.steps}
+    finish(args, policy, tokenizer, logger, ckpt,
+           {**last, "processes": PartialState().num_processes, "malformed_lines": dict(skipped)})
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every,
                         fingerprint(cfg, params.model, params.seed, file_digest(args.corpus), file_digest(args.tokenizer)))
     logger = StepLogger(args.live, cfg.log_every, cfg.steps)
-    last = train(model, pretrain_loss_fn(model, chunks, cfg.batch_size, params.seed), cfg.steps, cfg.optim,
+    last = train(model, pretrain_loss_fn(chunks, cfg.batch_size, params.seed), cfg.steps, cfg.optim,
                  logger, ckpt, "pretrain")
     finish(args, model, tokenizer, logger, ckpt, {"final_loss": last.get("loss"), "chunks": len(chunks),
                                      "tokens": int(chunks.numel()), "parameters": count_parameters(model),

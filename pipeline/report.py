@@ -1,11 +1,13 @@
-"""Stage `report`: one Markdown table of every model's metrics and the paper's Fig. 7 view as PNG."""
+"""Stage `report`: Markdown tables of every model on every benchmark, and the paper's Fig. 7 view
+(pass@K and maj@K against K, one row per benchmark, one line per model) as PNG."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from data_selection.jsonl import write_text_atomic
-from evaluation.report import markdown_table, plot_passk_majk
+from evaluation.report import markdown_report, plot_passk_majk
 from pipeline import stage
 from pipeline.stage import require_file
 
@@ -14,15 +16,14 @@ def main(argv: list[str] | None = None) -> None:
     p = stage.parser(__doc__)
     p.add_argument("--model", nargs=2, action="append", required=True, metavar=("NAME", "METRICS_JSON"),
                    help="a model's name and its evaluation metrics; the first is the baseline (repeatable)")
-    p.add_argument("--markdown", required=True, help="output: report table (Markdown)")
-    p.add_argument("--png", required=True, help="output: pass@K and maj@K vs K (PNG)")
+    p.add_argument("--markdown", required=True, help="output: report tables (Markdown)")
+    p.add_argument("--png", required=True, help="output: pass@K and maj@K vs K per benchmark (PNG)")
     args = p.parse_args(argv)
     stage.setup(args.params)
-    metrics = {name: json.loads(require_file(path).read_text()) for name, path in args.model}
-    table = markdown_table(metrics)
-    text = "# Results\n\n" + table + "\n\n![pass@K and maj@K against K](" + args.png.split("/")[-1] + ")\n"
+    results = {name: json.loads(require_file(path).read_text()) for name, path in args.model}
+    text = markdown_report(results, os.path.basename(args.png))
     write_text_atomic(args.markdown, text)
-    plot_passk_majk(metrics, args.png)
+    plot_passk_majk(results, args.png)
     print(text)
 
 

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every,
                         fingerprint(cfg, params.seed, file_digest(args.train), file_digest(args.init)))
     logger = StepLogger(args.live, cfg.log_every, cfg.steps)
-    last = train(model, sft_loss_fn(model, examples, cfg.batch_size, tokenizer.pad_token_id, params.seed),
+    last = train(model, sft_loss_fn(examples, cfg.batch_size, tokenizer.pad_token_id, params.seed),
                  cfg.steps, cfg.optim, logger, ckpt, "sft")
     finish(args, model, tokenizer, logger, ckpt, {"final_loss": last.get("loss"), "examples": len(examples),
                                      "dropped_too_long": too_long, "steps": cfg.steps,

@@ -37,7 +37,12 @@ def setup(params_path: str) -> Params:
 def seed_everything(seed: int, threads: int) -> None:
     import numpy as np
     import torch
+    from accelerate import PartialState
 
+    # One process group for the whole stage, created before any library code asks for one: on a
+    # machine without CUDA, `torchrun --nproc_per_node N -m pipeline.<stage>` then trains data-
+    # parallel over gloo (accelerate only picks gloo when told it is on CPU).
+    PartialState(cpu=not torch.cuda.is_available())
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -8,6 +8,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from accelerate import PartialState
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from data_selection.jsonl import read_jsonl, write_json_atomic
@@ -27,8 +28,12 @@ def add_output_args(p: argparse.ArgumentParser) -> None:
 
 def finish(args: argparse.Namespace, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
            logger: StepLogger, checkpointer: Checkpointer, metrics: dict) -> None:
-    """Close the logs, save the model, then drop the checkpoints and write the final metrics."""
+    """Close the logs, save the model, then drop the checkpoints and write the final metrics.
+
+    Under `accelerate launch` only the main process writes; the others have nothing to add."""
     logger.close()
+    if not PartialState().is_main_process:
+        return
     save_model(model, tokenizer, args.out)
     checkpointer.clear()
     write_json_atomic(args.metrics, metrics)

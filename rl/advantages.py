@@ -49,11 +49,20 @@ AdvantageFn = Callable[[Rewards, torch.Tensor, torch.Tensor, float, bool], torch
 ADVANTAGE_ESTIMATORS: dict[str, AdvantageFn] = {}
 
 
-def register(name: str) -> Callable[[AdvantageFn], AdvantageFn]:
+# Estimators for which a group whose outcome rewards are all equal gets a zero coefficient on
+# every token, so the trainer may skip such groups (`grpo.skip_zero_std_groups`) without changing
+# the gradient's advantage part. Not true of `sft`, `rft` (an all-correct group still teaches)
+# or `process` (step rewards can differ when outcomes agree).
+FLAT_GROUPS_GIVE_ZERO: set[str] = set()
+
+
+def register(name: str, flat_groups_give_zero: bool = False) -> Callable[[AdvantageFn], AdvantageFn]:
     def add(fn: AdvantageFn) -> AdvantageFn:
         if name in ADVANTAGE_ESTIMATORS:
             raise ValueError(f"advantage estimator {name!r} registered twice")
         ADVANTAGE_ESTIMATORS[name] = fn
+        if flat_groups_give_zero:
+            FLAT_GROUPS_GIVE_ZERO.add(name)
         return fn
 
     return add
@@ -106,7 +115,7 @@ def rft_coefficient(rewards: Rewards, groups: torch.Tensor, mask: torch.Tensor, 
     return correct[:, None] * mask
 
 
-@register("outcome")
+@register("outcome", flat_groups_give_zero=True)
 def outcome_advantages(rewards: Rewards, groups: torch.Tensor, mask: torch.Tensor, std_eps: float, scale_by_std: bool) -> torch.Tensor:
     """Outcome supervision (§4.1.2): every token of output i gets the normalised reward of i."""
     return group_normalize(rewards.outcome, groups, std_eps, scale_by_std)[:, None] * mask

@@ -22,7 +22,7 @@ class GRPOConfig:
     clip_eps: float  # epsilon of the clipped ratio (not stated in the paper)
     mu: int  # policy updates per exploration step (paper: 1)
     std_eps: float  # added to the group std before dividing, so equal rewards give 0 not NaN
-    skip_zero_std_groups: bool  # drop groups whose rewards are all equal from the update
+    skip_zero_std_groups: bool  # drop all-equal-reward groups from the update (outcome advantage only)
     scale_by_std: bool  # divide advantages by the group std (paper: true; Dr. GRPO: false)
     loss_aggregation: Literal["sequence_mean", "token_mean", "constant_length"]  # paper: sequence_mean
     optim: OptimConfig
@@ -48,3 +48,51 @@ class GRPOConfig:
             raise ValueError(f"std_eps: must be >= 0, got {self.std_eps}")
         if self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every: must be >= 0, got {self.checkpoint_every}")
+
+
+@dataclass(frozen=True)
+class RewardModelConfig:
+    """Reward-model data (sampled by the SFT policy, labelled by rule and Math-Shepherd) and training."""
+
+    n_questions: int  # training questions whose sampled solutions make the RM data
+    samples_per_question: int  # solutions sampled per question
+    max_new_tokens: int
+    temperature: float  # sampling temperature of solutions and of Math-Shepherd continuations
+    shepherd_rollouts: int  # N continuations per step prefix (Math-Shepherd: 8)
+    shepherd_soft: bool  # soft labels (share reaching the gold) instead of hard (any reaches it)
+    heldout_frac: float  # share of examples kept out of training for the RM metrics
+    steps: int
+    batch_size: int
+    optim: OptimConfig  # paper: lr 2e-5 for the 7B reward model
+    log_every: int
+    checkpoint_every: int
+
+    def __post_init__(self) -> None:
+        for name in ("n_questions", "samples_per_question", "max_new_tokens", "shepherd_rollouts", "steps",
+                     "batch_size", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature: must be > 0, got {self.temperature}")
+        if not 0 < self.heldout_frac < 1:
+            raise ValueError(f"heldout_frac: must be in (0, 1), got {self.heldout_frac}")
+        if self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every: must be >= 0, got {self.checkpoint_every}")
+
+
+@dataclass(frozen=True)
+class IterativeConfig:
+    """Iterative RL (§4.1.4, Algorithm 1): GRPO, then retrain the reward model with replay, repeat."""
+
+    iterations: int  # I (paper: 2 in Fig. 6)
+    steps_per_iteration: int  # GRPO steps per iteration (the rest of the GRPO knobs come from `grpo`)
+    replay_ratio: float  # share of historical RM data replayed with the new data (paper: 10%)
+    rm_steps_per_iteration: int  # continued reward-model training steps per iteration
+    n_questions: int  # questions sampled from the policy for new RM data each iteration
+
+    def __post_init__(self) -> None:
+        for name in ("iterations", "steps_per_iteration", "rm_steps_per_iteration", "n_questions"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.replay_ratio <= 1:
+            raise ValueError(f"replay_ratio: must be in [0, 1], got {self.replay_ratio}")

@@ -13,15 +13,16 @@ import math
 from dataclasses import asdict
 
 import torch
+from accelerate import Accelerator
 from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evaluation.prompts import gold_answer, synthetic_prompt
-from rl.advantages import Rewards, get_estimator, zero_std_groups
+from rl.advantages import FLAT_GROUPS_GIVE_ZERO, Rewards, get_estimator, zero_std_groups
 from rl.config import GRPOConfig
 from rl.loss import grpo_loss
-from rl.rewards import rule_rewards
 from rl.rollout import RolloutBatch, sample_group, token_logprobs
+from rl.scoring import Scored, Scorer
 from training.checkpoint import Checkpointer
 from training.optim import clip_and_step, lr_factor, make_optimizer, set_lr
 from training.step_log import StepLogger
@@ -56,37 +57,84 @@ def update(policy: PreTrainedModel, ref: PreTrainedModel | None, batch: RolloutB
     return {"loss": loss.item(), "grad_norm": grad_norm, **asdict(stats)}
 
 
+def select_rewards(r: Rewards, keep: torch.Tensor) -> Rewards:
+    """The rows of `r` where `keep` is True."""
+    if r.step_rewards is None:
+        return Rewards(r.outcome[keep])
+    return Rewards(r.outcome[keep], r.step_rewards[keep], r.step_ends[keep], r.step_mask[keep])
+
+
+def step_values(scored: Scored, flat: torch.Tensor, batch: RolloutBatch, lr: float) -> dict[str, float]:
+    """What is logged every step, before the update's own diagnostics."""
+    reward, correct = scored.rewards.outcome, scored.correct
+    return {"reward_mean": reward.mean().item(), "reward_std": reward.std().item(),
+            "accuracy": correct.mean().item(),
+            "rm_rule_agreement": ((reward > 0.5) == (correct > 0.5)).float().mean().item(),
+            "zero_std_frac": flat.float().mean().item(), "lr": lr,
+            "response_len": batch.completion_mask.sum(-1).mean().item()}
+
+
 def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase,
-               problems: list[dict], cfg: GRPOConfig, advantage: str, seed: int,
+               problems: list[dict], cfg: GRPOConfig, advantage: str, scorer: Scorer, seed: int,
                logger: StepLogger, checkpointer: Checkpointer) -> dict[str, float]:
-    """Train `policy` in place; returns the last step's logged values."""
+    """Train `policy` in place; returns the last step's logged values.
+
+    `advantage` names a registered gradient coefficient; `scorer` gives the rewards (rule, ORM
+    or PRM). Online RFT is this loop with the `rft` coefficient and beta = 0 (Table 10).
+    """
     estimator = get_estimator(advantage)
-    if ref is not None:
-        ref.eval().requires_grad_(False)
+    acc = Accelerator()
+    rank, world = acc.process_index, acc.num_processes
+    if cfg.questions_per_step % world:
+        raise ValueError(f"questions_per_step: {cfg.questions_per_step} is not divisible by {world} processes")
+    # With several processes every rank must run the same backward passes, so no group is skipped.
+    skip_flat = cfg.skip_zero_std_groups and advantage in FLAT_GROUPS_GIVE_ZERO and world == 1
     optimizer = make_optimizer(policy, cfg.optim)
     start, _ = checkpointer.load(policy, optimizer)
+    wrapped, optimizer = acc.prepare(policy, optimizer)
+    if ref is not None:
+        ref.to(acc.device).eval().requires_grad_(False)
+    per_rank = cfg.questions_per_step // world
     last: dict[str, float] = {}
-    for step in tqdm(range(start, cfg.steps), desc="grpo", initial=start, total=cfg.steps, mininterval=2):
+    for step in tqdm(range(start, cfg.steps), desc="grpo", initial=start, total=cfg.steps, mininterval=2,
+                     disable=not acc.is_main_process):
         lr = cfg.optim.lr * lr_factor(step, cfg.steps, cfg.optim)
         set_lr(optimizer, lr)
-        questions = draw_questions(problems, cfg.questions_per_step, seed, step)
+        questions = draw_questions(problems, cfg.questions_per_step, seed, step)[rank * per_rank : (rank + 1) * per_rank]
         batch = sample_group(policy, tokenizer, [synthetic_prompt(q["question"]) for q in questions],
-                             cfg.group_size, cfg.max_new_tokens, cfg.temperature, cfg.top_p, seed * 7919 + step)
+                             cfg.group_size, cfg.max_new_tokens, cfg.temperature, cfg.top_p,
+                             seed * 7919 + step + rank * 104_729)
         golds = [gold_answer(q["answer"]) for q in questions for _ in range(cfg.group_size)]
-        rewards = torch.tensor(rule_rewards(batch.completions, golds))
-        if not torch.isfinite(rewards).all():
+        scored = scorer(batch, golds)
+        steps_r = scored.rewards.step_rewards
+        if not torch.isfinite(scored.rewards.outcome).all() or (steps_r is not None and not torch.isfinite(steps_r).all()):
             raise NonFiniteError(f"non-finite reward at step {step}")
-        flat = zero_std_groups(rewards, batch.groups)
-        values = {"reward_mean": rewards.mean().item(), "reward_std": rewards.std().item(),
-                  "zero_std_frac": flat.float().mean().item(), "lr": lr,
-                  "response_len": batch.completion_mask.sum(-1).mean().item()}
-        keep = ~flat if cfg.skip_zero_std_groups else torch.ones_like(flat)
+        flat = zero_std_groups(scored.rewards.outcome, batch.groups)
+        values = step_values(scored, flat, batch, lr)
+        keep = ~flat if skip_flat else torch.ones_like(flat)
         if keep.any():
             sub = batch.select(keep)
-            adv = estimator(Rewards(rewards[keep]), sub.groups, sub.completion_mask, cfg.std_eps, cfg.scale_by_std)
-            values |= update(policy, ref, sub, adv, cfg, optimizer)
-        logger.log(step + 1, values)
+            kept = rewards_to(select_rewards(scored.rewards, keep), sub.completion_mask.device)
+            adv = estimator(kept, sub.groups, sub.completion_mask, cfg.std_eps, cfg.scale_by_std)
+            values |= update(wrapped, ref, sub, adv, cfg, optimizer)
+        values = mean_over_processes(acc, values)
+        if acc.is_main_process:
+            logger.log(step + 1, values)
+            if checkpointer.due(step + 1) and step + 1 < cfg.steps:
+                checkpointer.save(step + 1, policy, optimizer)
         last = values
-        if checkpointer.due(step + 1) and step + 1 < cfg.steps:
-            checkpointer.save(step + 1, policy, optimizer)
     return last
+
+
+def rewards_to(r: Rewards, device: torch.device) -> Rewards:
+    move = lambda t: None if t is None else t.to(device)  # noqa: E731
+    return Rewards(r.outcome.to(device), move(r.step_rewards), move(r.step_ends), move(r.step_mask))
+
+
+def mean_over_processes(acc: Accelerator, values: dict[str, float]) -> dict[str, float]:
+    """Average the logged scalars over processes (identity with one process)."""
+    if acc.num_processes == 1:
+        return values
+    keys = sorted(values)
+    mean = acc.reduce(torch.tensor([values[k] for k in keys], device=acc.device), reduction="mean")
+    return dict(zip(keys, mean.tolist()))

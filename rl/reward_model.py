@@ -57,19 +57,21 @@ def collate_rm(batch: list[RMExample], pad_id: int) -> dict[str, torch.Tensor]:
 
 def position_logits(model: PreTrainedModel, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Head logits at the scored positions, flattened in batch order."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[..., 0]
-    return logits[batch["rows"], batch["cols"]].float()
+    device = next(model.parameters()).device
+    logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits[..., 0]
+    return logits[batch["rows"].to(device), batch["cols"].to(device)].float()
 
 
-def rm_loss_fn(model: PreTrainedModel, examples: list[RMExample], batch_size: int, pad_id: int,
-               seed: int) -> Callable[[int], torch.Tensor]:
-    """`step -> loss`: BCE at the scored positions of a batch drawn by a (seed, step) generator."""
+def rm_loss_fn(examples: list[RMExample], batch_size: int, pad_id: int, seed: int) -> Callable[[torch.nn.Module, int, int], torch.Tensor]:
+    """`(model, step, rank) -> loss`: BCE at the scored positions of a batch drawn by a
+    (seed, step, rank) generator."""
 
-    def batch_loss(step: int) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    def batch_loss(model: torch.nn.Module, step: int, rank: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + step + rank * 7_919)
         idx = torch.randint(len(examples), (batch_size,), generator=gen).tolist()
         batch = collate_rm([examples[i] for i in idx], pad_id)
-        return F.binary_cross_entropy_with_logits(position_logits(model, batch), batch["labels"])
+        logits = position_logits(model, batch)
+        return F.binary_cross_entropy_with_logits(logits, batch["labels"].to(logits.device))
 
     return batch_loss
 
@@ -103,3 +105,13 @@ def accuracy(scores: list[float], labels: list[float], threshold: float = 0.5) -
     if not scores:
         return math.nan
     return sum((s > threshold) == (y > threshold) for s, y in zip(scores, labels)) / len(scores)
+
+
+def heldout_metrics(model: PreTrainedModel, examples: list[RMExample], pad_id: int) -> dict[str, float]:
+    """AUC and accuracy over every scored position of held-out examples (ORM: one per example,
+    PRM: one per step, i.e. step-level accuracy), with labels above 0.5 counted as positive."""
+    scores = [s for row in score(model, examples, pad_id) for s in row]
+    labels = [y for e in examples for y in e.labels]
+    binary = [int(y > 0.5) for y in labels]
+    return {"auc": auc(scores, binary), "accuracy": accuracy(scores, labels),
+            "positives_frac": sum(binary) / max(1, len(binary)), "positions": len(labels)}

@@ -52,7 +52,7 @@ def sample_group(
 ) -> RolloutBatch:
     """Sample `group_size` outputs for each prompt (seeded, so a resumed run samples the same)."""
     tokenizer.padding_side = "left"
-    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     torch.manual_seed(seed)
     model.eval()
     out = model.generate(
@@ -72,7 +72,7 @@ def sample_group(
     prompt_mask = enc["attention_mask"].repeat_interleave(group_size, dim=0)
     # generate pads finished rows, and EOS/PAD are special tokens: decoding drops both.
     texts = tokenizer.batch_decode(tokens, skip_special_tokens=True)
-    groups = torch.arange(len(prompts)).repeat_interleave(group_size)
+    groups = torch.arange(len(prompts), device=out.device).repeat_interleave(group_size)
     return RolloutBatch(out, torch.cat([prompt_mask, mask.long()], dim=1), mask, groups, width, texts)
 
 

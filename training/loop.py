@@ -1,7 +1,10 @@
-"""The supervised training loop shared by continued pretraining and SFT.
+"""The supervised training loop shared by continued pretraining, SFT and reward-model training.
 
-`batch_loss(step)` must draw its batch from a generator seeded by the step, so a resumed run sees
-exactly the batches an uninterrupted run would have seen.
+`batch_loss(model, step, rank)` must draw its batch from a generator seeded by the step (and the
+process rank), so a resumed run sees exactly the batches an uninterrupted run would have seen.
+Device placement and multi-process data parallelism come from `accelerate`: the same code runs on
+one CPU, one GPU, or under `accelerate launch` with several processes (each draws its own batch;
+gradients are averaged), and only the main process writes checkpoints and logs.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import math
 from collections.abc import Callable
 
 import torch
+from accelerate import Accelerator
 from tqdm import tqdm
 
 from training.checkpoint import Checkpointer
@@ -24,7 +28,7 @@ class NonFiniteLoss(FloatingPointError):
 
 def train(
     model: torch.nn.Module,
-    batch_loss: Callable[[int], torch.Tensor],
+    batch_loss: Callable[[torch.nn.Module, int, int], torch.Tensor],
     steps: int,
     optim: OptimConfig,
     logger: StepLogger,
@@ -32,23 +36,27 @@ def train(
     desc: str,
 ) -> dict[str, float]:
     """Run `steps` optimizer steps; returns the final logged values."""
+    acc = Accelerator()
     model.train()
     optimizer = make_optimizer(model, optim)
     start, _ = checkpointer.load(model, optimizer)
+    wrapped, optimizer = acc.prepare(model, optimizer)
     last: dict[str, float] = {}
     ema = None
-    for step in tqdm(range(start, steps), desc=desc, initial=start, total=steps, mininterval=2):
+    for step in tqdm(range(start, steps), desc=desc, initial=start, total=steps, mininterval=2,
+                     disable=not acc.is_main_process):
         lr = optim.lr * lr_factor(step, steps, optim)
         set_lr(optimizer, lr)
-        loss = batch_loss(step)
+        loss = batch_loss(wrapped, step, acc.process_index)
         if not math.isfinite(loss.item()):
             raise NonFiniteLoss(f"{desc}: loss is {loss.item()} at step {step}; last checkpoint kept")
-        loss.backward()
+        acc.backward(loss)
         grad_norm = clip_and_step(model, optimizer, optim.grad_clip)
         ema = loss.item() if ema is None else 0.9 * ema + 0.1 * loss.item()
         last = {"loss": loss.item(), "loss_ema": ema, "lr": lr, "grad_norm": grad_norm}
-        logger.log(step + 1, last)
-        if checkpointer.due(step + 1) and step + 1 < steps:
-            checkpointer.save(step + 1, model, optimizer)
+        if acc.is_main_process:
+            logger.log(step + 1, last)
+            if checkpointer.due(step + 1) and step + 1 < steps:
+                checkpointer.save(step + 1, model, optimizer)
     model.eval()
     return last

@@ -24,13 +24,13 @@ def pack_corpus(texts: Iterable[str], tokenizer: PreTrainedTokenizerBase, seq_le
     return torch.tensor(stream[: n_chunks * seq_len], dtype=torch.long).view(n_chunks, seq_len)
 
 
-def pretrain_loss_fn(model: torch.nn.Module, chunks: torch.Tensor, batch_size: int, seed: int) -> Callable[[int], torch.Tensor]:
-    """`step -> loss` on a batch drawn by a generator seeded with (seed, step)."""
+def pretrain_loss_fn(chunks: torch.Tensor, batch_size: int, seed: int) -> Callable[[torch.nn.Module, int, int], torch.Tensor]:
+    """`(model, step, rank) -> loss` on a batch drawn by a generator seeded with (seed, step, rank)."""
 
-    def batch_loss(step: int) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    def batch_loss(model: torch.nn.Module, step: int, rank: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + step + rank * 7_919)
         idx = torch.randint(len(chunks), (batch_size,), generator=gen)
-        batch = chunks[idx]
+        batch = chunks[idx].to(next(model.parameters()).device)
         return model(input_ids=batch, labels=batch).loss
 
     return batch_loss

@@ -53,12 +53,15 @@ def collate(batch: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-def sft_loss_fn(model: torch.nn.Module, examples: list[Example], batch_size: int, pad_id: int, seed: int) -> Callable[[int], torch.Tensor]:
-    """`step -> loss`: mean cross-entropy over the solution tokens of a seeded random batch."""
+def sft_loss_fn(examples: list[Example], batch_size: int, pad_id: int, seed: int) -> Callable[[torch.nn.Module, int, int], torch.Tensor]:
+    """`(model, step, rank) -> loss`: mean cross-entropy over the solution tokens of a batch
+    drawn by a (seed, step, rank) generator."""
 
-    def batch_loss(step: int) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    def batch_loss(model: torch.nn.Module, step: int, rank: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + step + rank * 7_919)
         idx = torch.randint(len(examples), (batch_size,), generator=gen).tolist()
-        return model(**collate([examples[i] for i in idx], pad_id)).loss
+        device = next(model.parameters()).device
+        batch = {k: v.to(device) for k, v in collate([examples[i] for i in idx], pad_id).items()}
+        return model(**batch).loss
 
     return batch_loss

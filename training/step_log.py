@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from accelerate import PartialState
+
 log = logging.getLogger(__name__)
 
 
@@ -17,8 +19,10 @@ class StepLogger:
 
     def __init__(self, directory: str | Path | None, every: int, total: int, resume: bool = False) -> None:
         self.every, self.total = every, total
+        self.offset = 0  # added to logged steps, so consecutive loops (RL iterations) share one axis
         self.live = None
-        if directory is not None:
+        # Under `accelerate launch` only the main process logs; the others would race on the files.
+        if directory is not None and PartialState().is_main_process:
             from dvclive import Live  # imported here: library users without DVC still train
 
             self.live = Live(str(directory), resume=resume, save_dvc_exp=False, dvcyaml=False)
@@ -30,7 +34,9 @@ class StepLogger:
     def log(self, step: int, values: dict[str, float]) -> None:
         if not self.wants(step):
             return
-        log.info("step %d/%d %s", step, self.total, " ".join(f"{k}={v:.4g}" for k, v in values.items()))
+        where = f"{step}/{self.total}" if not self.offset else f"{step}/{self.total} (+{self.offset})"
+        step += self.offset
+        log.info("step %s %s", where, " ".join(f"{k}={v:.4g}" for k, v in values.items()))
         if self.live is None:
             return
         self.live.step = step

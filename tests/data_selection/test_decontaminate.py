@@ -65,5 +65,7 @@ def test_decontaminate_removes_and_reports() -> None:
         "input": 4, "kept": 2, "removed": 2, "benchmark_items": 3, "benchmark_items_ngram": 1,
         "benchmark_items_short_exact": 1, "benchmark_items_too_short": 1, "planted_in_input": 2,
         "planted_removed": 1, "planted_recall": 0.5, "removed_unplanted": 1,
+        "removed_by_benchmark": {"benchmark": 2}, "planted_items_in_input": 1, "planted_items_caught": 1,
+        "clean_math_in_input": 2, "clean_math_removed": 1, "clean_math_removed_rate": 0.5,
     }
     assert pages == original

@@ -56,8 +56,9 @@ def test_url_then_near_dedup_with_ground_truth() -> None:
     kept, stats = dedup(pages, CFG, seed=0)
     assert [p["url"] for p in kept] == ["https://a.com/p", "https://b.com/q", "https://c.com/r"]
     assert stats == {
-        "input": 5, "url_duplicates": 1, "near_duplicates": 1, "kept": 3, "threshold": 0.719,
-        "near_dup_clusters": 1, "near_dup_clusters_collapsed": 1.0, "near_duplicates_unclustered": 0,
+        "input": 5, "malformed": {}, "url_duplicates": 1, "near_duplicates": 1, "kept": 3, "threshold": 0.719,
+        "false_merges": 0, "false_merge_rate": 0.0, "planted_pairs": 1, "planted_pairs_caught": 1,
+        "planted_pairs_j80": 1, "planted_pairs_j80_caught": 1, "catch_rate_j80": 1.0, "clusters_found": 1,
     }
     assert pages == original  # inputs are not mutated
     assert kept[0] is not pages[0]
@@ -77,8 +78,9 @@ def test_uncollapsed_cluster_and_unclustered_drop_are_reported() -> None:
         _page("https://c.com/1", EDITED),  # dropped, though ground truth says no cluster
     ]
     _, stats = dedup(pages, CFG, seed=0)
-    assert stats["near_dup_clusters_collapsed"] == 0.0
-    assert stats["near_duplicates_unclustered"] == 1
+    # The labelled pair has Jaccard 0 (< 0.8) and was not caught; the unlabelled drop is a false merge.
+    assert (stats["planted_pairs"], stats["planted_pairs_caught"], stats["planted_pairs_j80"]) == (1, 0, 0)
+    assert (stats["false_merges"], stats["false_merge_rate"]) == (1, 1.0)
 
 
 def test_dedup_is_deterministic_and_handles_empty_input() -> None:

@@ -7,7 +7,8 @@ import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from evaluation.config import EvaluateConfig
+from evaluation.benchmarks import normalize_all
+from evaluation.config import BenchmarkConfig, EvaluateConfig
 from evaluation.evaluate import evaluate
 from evaluation.generation import HFBackend, VLLMBackend, make_backend
 from evaluation.prompts import synthetic_prompt
@@ -80,26 +81,42 @@ def test_generate_rejects_bad_arguments(backend):
         backend.generate(_prompts(), n=0, temperature=0.0, top_p=1.0, max_new_tokens=4, seed=0)
 
 
+def _cfg(batch_size: int = 4, **bench: int) -> EvaluateConfig:
+    return EvaluateConfig(batch_size=batch_size, benchmarks=(BenchmarkConfig(**bench),))
+
+
+def _data(problems: list[dict]) -> dict[str, list[dict]]:
+    return {"synthetic": normalize_all(problems, "synthetic")[0]}
+
+
 def test_evaluate_returns_metrics_records_and_timing(backend):
-    cfg = EvaluateConfig(n_problems=3, batch_size=4, greedy_max_new_tokens=6, n_samples=4, max_new_tokens=6)
-    metrics, records, timing = evaluate(backend, PROBLEMS, cfg, seed=0)
-    assert set(metrics) == {"n_problems", "n_samples", "top1", "sample_acc"} | {
+    cfg = _cfg(n_problems=3, greedy_max_new_tokens=6, n_samples=4, max_new_tokens=6)
+    results, records, timing = evaluate(backend, _data(PROBLEMS), cfg, seed=0)
+    metrics = results["synthetic"]
+    assert set(metrics) == {"n_problems", "n_samples", "top1", "sample_acc", "top1_strict", "sample_acc_strict",
+                            "grading_timeouts", "grading_errors", "truncated_prompts"} | {
         f"{kind}@{k}" for kind in ("pass", "maj") for k in (1, 2, 4)
     }
     assert metrics["n_problems"] == 3 and metrics["n_samples"] == 4
-    assert all(0.0 <= metrics[key] <= 1.0 for key in metrics if key not in ("n_problems", "n_samples"))
+    assert all(0.0 <= metrics[key] <= 1.0 for key in metrics if "@" in key or "acc" in key or "top1" in key)
     assert len(records) == 3 * (1 + 4)
-    assert set(records[0]) == {"id", "mode", "index", "completion", "extracted", "gold", "correct"}
+    assert set(records[0]) == {"benchmark", "id", "mode", "index", "completion", "extracted", "method", "gold",
+                               "correct", "strict", "error"}
     assert [r["mode"] for r in records[:5]] == ["greedy"] + ["sample"] * 4
-    assert set(timing) == {"greedy_seconds", "greedy_tokens_per_s", "sample_seconds", "sample_tokens_per_s"}
-    again, _, _ = evaluate(backend, PROBLEMS, cfg, seed=0)
-    assert again == metrics
+    assert set(timing["synthetic"]) == {"greedy_seconds", "greedy_tokens_per_s", "sample_seconds",
+                                        "sample_tokens_per_s", "grading_seconds"}
+    again, _, _ = evaluate(backend, _data(PROBLEMS), cfg, seed=0)
+    assert again == results
 
 
 def test_evaluate_rejects_too_few_problems(backend):
-    cfg = EvaluateConfig(n_problems=5, batch_size=4, n_samples=2)
     with pytest.raises(ValueError, match="^n_problems:"):
-        evaluate(backend, PROBLEMS, cfg, seed=0)
+        evaluate(backend, _data(PROBLEMS), _cfg(n_problems=5, n_samples=2), seed=0)
+
+
+def test_evaluate_rejects_a_benchmark_without_data(backend):
+    with pytest.raises(ValueError, match="no data given for benchmark 'synthetic'"):
+        evaluate(backend, {}, _cfg(n_problems=1, n_samples=2), seed=0)
 
 
 def test_make_backend_hf_round_trip(backend, tmp_path):
@@ -141,6 +158,14 @@ def test_hf_backend_with_project_tokenizer_and_model(tokenizer, tiny_model, prob
     target_ids = tokenizer(test[0]["answer"], add_special_tokens=False)["input_ids"]
     assert tokenizer.decode(target_ids, skip_special_tokens=True).strip() == test[0]["answer"]
     hf = HFBackend(tiny_model, tokenizer, batch_size=8, progress=False)
-    cfg = EvaluateConfig(n_problems=4, batch_size=8, greedy_max_new_tokens=5, n_samples=2, max_new_tokens=5)
-    metrics, records, _ = evaluate(hf, test, cfg, seed=0)
-    assert metrics["n_problems"] == 4 and len(records) == 4 * 3
+    cfg = _cfg(batch_size=8, n_problems=4, greedy_max_new_tokens=5, n_samples=2, max_new_tokens=5)
+    results, records, _ = evaluate(hf, _data(test), cfg, seed=0)
+    assert results["synthetic"]["n_problems"] == 4 and len(records) == 4 * 3
+
+
+def test_hf_backend_cuts_prompts_to_the_context(tokenizer, tiny_model):
+    hf = HFBackend(tiny_model, tokenizer, batch_size=4, progress=False)
+    long_prompt = "Question: " + "Tom has 5 apples. " * 200 + "\nAnswer:\n"
+    out = hf.generate([long_prompt, "Question: 1\nAnswer:\n"], n=1, temperature=0.0, top_p=1.0,
+                      max_new_tokens=4, seed=0)
+    assert len(out) == 2 and hf.truncated_prompts == 1

@@ -2,8 +2,8 @@
 
 import pytest
 
-from evaluation.config import EvaluateConfig
-from evaluation.report import curves_rows, markdown_table, plot_passk_majk
+from evaluation.config import BenchmarkConfig, EvaluateConfig
+from evaluation.report import curves_rows, markdown_report, markdown_table, plot_passk_majk
 
 METRICS = {
     "sft": {"n_problems": 500, "n_samples": 4, "top1": 0.60, "pass@1": 0.55, "pass@2": 0.70, "pass@4": 0.80,
@@ -35,9 +35,26 @@ def test_curves_rows():
     assert rows[-1] == {"model": "grpo", "k": 4, "pass_at_k": 0.80, "maj_at_k": 0.70}
 
 
+NESTED = {
+    "sft": {"synthetic": {**METRICS["sft"], "top1_strict": 0.5},
+            "math500": {**METRICS["sft"], "by_level": {"1": {"n_problems": 3, "top1": 0.5, "maj@4": 0.25, "pass@4": 1.0}}}},
+    "grpo": {"synthetic": {**METRICS["grpo"], "top1_strict": 0.6}, "math500": METRICS["grpo"]},
+}
+
+
+def test_markdown_report_has_every_model_and_benchmark():
+    text = markdown_report(NESTED, "fig7.png")
+    assert "| benchmark | model | top1 | top1 strict | maj@n | pass@n | n samples | n problems |" in text
+    assert "| synthetic | sft | 60.0 | 50.0 | 62.0 | 80.0 | 4 | 500 |" in text
+    assert "| math500 | grpo | 61.0 |" in text
+    assert "## math500" in text and "### math500 by level" in text
+    assert "| 1 | 50.0 | 25.0 | 3 |" in text
+    assert "![pass@K and maj@K against K](fig7.png)" in text
+
+
 def test_plot_writes_png(tmp_path):
     path = tmp_path / "sub" / "passk_majk.png"
-    plot_passk_majk(METRICS, str(path))
+    plot_passk_majk(NESTED, str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in path.parent.iterdir()] == ["passk_majk.png"]  # no temp file left
 
@@ -45,6 +62,7 @@ def test_plot_writes_png(tmp_path):
 def test_config_defaults_are_valid():
     cfg = EvaluateConfig()
     assert cfg.temperature == 0.7 and cfg.top_p == 1.0 and cfg.backend == "hf"
+    assert [b.name for b in cfg.benchmarks] == ["synthetic"]
 
 
 @pytest.mark.parametrize(
@@ -52,18 +70,34 @@ def test_config_defaults_are_valid():
     [
         ({"backend": "tgi"}, "backend"),
         ({"dtype": "int8"}, "dtype"),
-        ({"n_samples": 0}, "n_samples"),
         ({"batch_size": 0}, "batch_size"),
-        ({"n_problems": -1}, "n_problems"),
         ({"top_p": 0.0}, "top_p"),
         ({"temperature": -1.0}, "temperature"),
-        ({"temperature": 0.0, "n_samples": 4}, "temperature"),
-        ({"batch_size": 4, "n_samples": 8}, "batch_size"),
+        ({"temperature": 0.0, "benchmarks": (BenchmarkConfig(n_samples=4),)}, "temperature"),
+        ({"batch_size": 4, "benchmarks": (BenchmarkConfig(n_samples=8),)}, "batch_size"),
         ({"maj_subsets": 0}, "maj_subsets"),
-        ({"max_new_tokens": 0}, "max_new_tokens"),
-        ({"greedy_max_new_tokens": 0}, "greedy_max_new_tokens"),
+        ({"grading_workers": 0}, "grading_workers"),
+        ({"grading_timeout": 0.5}, "grading_timeout"),
+        ({"benchmarks": ()}, "benchmarks"),
+        ({"benchmarks": (BenchmarkConfig(), BenchmarkConfig())}, "benchmarks"),
     ],
 )
 def test_config_errors_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=f"^{field}:"):
         EvaluateConfig(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"n_samples": 0}, "n_samples"),
+        ({"n_problems": -1}, "n_problems"),
+        ({"max_new_tokens": 0}, "max_new_tokens"),
+        ({"greedy_max_new_tokens": 0}, "greedy_max_new_tokens"),
+        ({"prompt": "chat"}, "prompt"),
+        ({"name": "a b"}, "name"),
+    ],
+)
+def test_benchmark_config_errors_name_the_field(kwargs, field):
+    with pytest.raises(ValueError, match=f"^{field}:"):
+        BenchmarkConfig(**kwargs)

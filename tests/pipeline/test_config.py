@@ -42,7 +42,10 @@ def edited(tmp_path, change):
         (lambda r: r["sft"]["optim"].update(lr=-1), "params.yaml: sft.optim.lr: must be > 0"),
         (lambda r: r["world"]["problems"].update(max_ops=0), "params.yaml: world.problems.max_ops"),
         (lambda r: r["model"].update(architecture="gpt9"), "params.yaml: model.architecture: must be one of"),
-        (lambda r: r["evaluate"].update(n_samples=True), "params.yaml: evaluate.n_samples: expected int"),
+        (lambda r: r["evaluate"]["benchmarks"][1].update(n_samples=True),
+         "params.yaml: evaluate.benchmarks[1].n_samples: expected int"),
+        (lambda r: r["evaluate"]["benchmarks"][0].update(prompt="chat"), "params.yaml: evaluate.benchmarks[0].prompt: must be one of"),
+        (lambda r: r["evaluate"]["benchmarks"][0].pop("n_problems"), "params.yaml: evaluate.benchmarks[0].n_problems: missing key"),
         (lambda r: r.pop("dedup"), "params.yaml: dedup: missing key"),
     ],
 )

@@ -8,6 +8,9 @@ import torch
 from evaluation.prompts import synthetic_prompt
 from rl.config import GRPOConfig
 from rl.grpo import NonFiniteError, train_grpo
+from rl.advantages import Rewards
+from rl.reward_model import build_reward_model
+from rl.scoring import RewardModelScorer, RuleScorer, Scored
 from evaluation.generation import completion_mask_from
 from rl.rollout import sample_group, token_logprobs
 from training.checkpoint import Checkpointer
@@ -55,7 +58,7 @@ def test_train_grpo_runs_changes_policy_and_logs(tiny_model, tokenizer, problems
     ref = copy.deepcopy(tiny_model)
     before = [p.detach().clone() for p in tiny_model.parameters()]
     logger = StepLogger(tmp_path / "live", 1, 2)
-    last = train_grpo(tiny_model, ref, tokenizer, problems[0], grpo_cfg(), "outcome", 0, logger,
+    last = train_grpo(tiny_model, ref, tokenizer, problems[0], grpo_cfg(), "outcome", RuleScorer(), 0, logger,
                       Checkpointer(None, 0, "x"))
     logger.close()
     assert {"reward_mean", "zero_std_frac", "response_len", "lr"} <= set(last)
@@ -72,14 +75,14 @@ def test_resume_gives_the_same_policy_as_an_uninterrupted_run(tiny_model, tokeni
     # Skip no groups and use a KL-only signal so that every step changes the weights.
     cfg = grpo_cfg(steps=3, beta=0.5, checkpoint_every=1)
     full = copy.deepcopy(start)
-    train_grpo(full, ref, tokenizer, problems[0], cfg, "outcome", 0, StepLogger(None, 1, 3), Checkpointer(None, 0, "x"))
+    train_grpo(full, ref, tokenizer, problems[0], cfg, "outcome", RuleScorer(), 0, StepLogger(None, 1, 3), Checkpointer(None, 0, "x"))
     # Interrupted run: two steps, checkpoint, then a fresh process resumes for the third.
     part = copy.deepcopy(start)
     ck = Checkpointer(tmp_path / "ck", 1, "fp")
     with pytest.raises(Killed):
-        train_grpo(part, ref, tokenizer, problems[0], cfg, "outcome", 0, StepLogger(None, 1, 3), _StopAfter(ck, 2))
+        train_grpo(part, ref, tokenizer, problems[0], cfg, "outcome", RuleScorer(), 0, StepLogger(None, 1, 3), _StopAfter(ck, 2))
     resumed = copy.deepcopy(start)
-    train_grpo(resumed, ref, tokenizer, problems[0], cfg, "outcome", 0, StepLogger(None, 1, 3), ck)
+    train_grpo(resumed, ref, tokenizer, problems[0], cfg, "outcome", RuleScorer(), 0, StepLogger(None, 1, 3), ck)
     for a, b in zip(full.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
 
@@ -103,14 +106,42 @@ class _StopAfter(Checkpointer):
 
 def test_resume_helper_really_interrupts(tiny_model, tokenizer, problems, tmp_path):
     with pytest.raises(Killed):
-        train_grpo(tiny_model, None, tokenizer, problems[0], grpo_cfg(steps=3, beta=0.0), "outcome", 0,
+        train_grpo(tiny_model, None, tokenizer, problems[0], grpo_cfg(steps=3, beta=0.0), "outcome", RuleScorer(), 0,
                    StepLogger(None, 1, 3), _StopAfter(Checkpointer(tmp_path, 1, "fp"), 1))
 
 
-def test_nan_reward_stops_with_clear_error(tiny_model, tokenizer, problems, monkeypatch):
-    import rl.grpo
+def nan_scorer(batch, golds):
+    nan = torch.full((len(golds),), float("nan"))
+    return Scored(Rewards(nan), torch.zeros(len(golds)))
 
-    monkeypatch.setattr(rl.grpo, "rule_rewards", lambda c, g: [float("nan")] * len(c))
+
+def test_nan_reward_stops_with_clear_error(tiny_model, tokenizer, problems):
     with pytest.raises(NonFiniteError, match="non-finite reward"):
-        train_grpo(tiny_model, None, tokenizer, problems[0], grpo_cfg(beta=0.0), "outcome", 0,
+        train_grpo(tiny_model, None, tokenizer, problems[0], grpo_cfg(beta=0.0), "outcome", nan_scorer, 0,
                    StepLogger(None, 1, 2), Checkpointer(None, 0, "x"))
+
+
+def test_process_supervision_with_a_prm_and_online_rft_run(tiny_model, tokenizer, problems, tmp_path):
+    tiny_model.save_pretrained(tmp_path)
+    prm = build_reward_model(str(tmp_path))
+    scorer = RewardModelScorer(prm, tokenizer, process=True)
+    last = train_grpo(tiny_model, None, tokenizer, problems[0], grpo_cfg(beta=0.0), "process", scorer, 0,
+                      StepLogger(None, 1, 2), Checkpointer(None, 0, "x"))
+    assert 0.0 <= last["rm_rule_agreement"] <= 1.0 and "loss" in last
+    last = train_grpo(tiny_model, None, tokenizer, problems[0], grpo_cfg(beta=0.0, skip_zero_std_groups=True), "rft",
+                      RuleScorer(), 0, StepLogger(None, 1, 2), Checkpointer(None, 0, "x"))
+    assert "accuracy" in last
+
+
+def test_prm_scorer_puts_rewards_at_step_ends(tiny_model, tokenizer, problems, tmp_path):
+    tiny_model.save_pretrained(tmp_path)
+    scorer = RewardModelScorer(build_reward_model(str(tmp_path)), tokenizer, process=True)
+    prompts = [synthetic_prompt(p["question"]) for p in problems[0][:2]]
+    batch = sample_group(tiny_model, tokenizer, prompts, 2, 12, 1.0, 1.0, seed=0)
+    scored = scorer(batch, ["1"] * 4)
+    r = scored.rewards
+    assert r.step_rewards.shape == r.step_ends.shape == r.step_mask.shape
+    lengths = batch.completion_mask.sum(-1).long()
+    last_real = (r.step_ends * r.step_mask.long()).max(-1).values
+    assert torch.equal(last_real, lengths - 1)  # the last step ends at each completion's last token
+    assert torch.allclose(r.outcome, r.step_rewards.gather(1, (r.step_mask.sum(-1).long() - 1)[:, None]).squeeze(1))

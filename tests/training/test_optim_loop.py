@@ -54,12 +54,12 @@ def test_encode_examples_counts_too_long(problems, tokenizer):
 
 def test_sft_lowers_the_loss(problems, tokenizer, tiny_model):
     examples, _ = encode_examples(problems[0], tokenizer, 128)
-    loss_fn = sft_loss_fn(tiny_model, examples, 8, tokenizer.pad_token_id, seed=0)
+    loss_fn = sft_loss_fn(examples, 8, tokenizer.pad_token_id, seed=0)
     with torch.no_grad():
-        before = loss_fn(0).item()
+        before = loss_fn(tiny_model, 0, 0).item()
     train(tiny_model, loss_fn, 30, OPT, StepLogger(None, 10, 30), Checkpointer(None, 0, ""), "sft")
     with torch.no_grad():
-        after = loss_fn(0).item()
+        after = loss_fn(tiny_model, 0, 0).item()
     assert after < before - 0.5
 
 
@@ -78,12 +78,12 @@ def test_resume_matches_uninterrupted_run(problems, tokenizer, tiny_model, tmp_p
     chunks = pack_corpus([p["question"] for p in problems[0]], tokenizer, 16)
     start = copy.deepcopy(tiny_model)
     full = copy.deepcopy(start)
-    train(full, pretrain_loss_fn(full, chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), Checkpointer(None, 0, ""), "p")
+    train(full, pretrain_loss_fn(chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), Checkpointer(None, 0, ""), "p")
     part = copy.deepcopy(start)
     with pytest.raises(Killed):
-        train(part, pretrain_loss_fn(part, chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), StopAt(tmp_path, 2, "fp"), "p")
+        train(part, pretrain_loss_fn(chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), StopAt(tmp_path, 2, "fp"), "p")
     resumed = copy.deepcopy(start)
-    train(resumed, pretrain_loss_fn(resumed, chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), Checkpointer(tmp_path, 2, "fp"), "p")
+    train(resumed, pretrain_loss_fn(chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), Checkpointer(tmp_path, 2, "fp"), "p")
     assert all(torch.equal(a, b) for a, b in zip(full.parameters(), resumed.parameters()))
 
 
@@ -96,5 +96,5 @@ def test_checkpoint_with_other_settings_is_ignored(tiny_model, tmp_path):
 
 def test_nan_loss_stops_with_clear_error(tiny_model):
     with pytest.raises(NonFiniteLoss, match="loss is nan"):
-        train(tiny_model, lambda step: torch.tensor(math.nan, requires_grad=True), 3, OPT,
+        train(tiny_model, lambda model, step, rank: torch.tensor(math.nan, requires_grad=True), 3, OPT,
               StepLogger(None, 1, 3), Checkpointer(None, 0, ""), "p")

@@ -1,0 +1,96 @@
+"""Domain discovery and the accepted-paths annotation (DeepSeekMath §2.1, between rounds).
+
+The paper: a domain (pages sharing a base URL) with more than 10% of its pages collected in a
+round is math-related; people then annotate the math URL paths inside it (e.g.
+mathoverflow.net/questions), and uncollected pages under those paths join the seed corpus.
+
+Here a domain is the URL's lower-cased host, a path prefix is the first ``path_depth`` segments
+of the URL path, and every prefix of a discovered domain is proposed with its collected ratio.
+Which proposals are accepted comes from the annotation file (a versioned YAML in the repo):
+- ``accepted: auto`` (or an empty file): the automatic rule accepts a prefix whose collected
+  ratio is at least ``path_accept_ratio`` (a departure: the paper's annotators were people);
+- ``accepted: [host/prefix, ...]``: exactly the listed paths are accepted, once their domain is
+  discovered. A person fills it from the proposals the `mine` stage writes each run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+AUTO = "auto"
+
+
+def host_of(url: str) -> str:
+    """Lower-cased host of ``url`` ("" when it has none)."""
+    return (urlsplit(url).hostname or "").lower()
+
+
+def path_prefix(url: str, depth: int) -> str:
+    """The first ``depth`` segments of the URL path, e.g. ("https://a.org/q/7/x", 1) -> "/q"."""
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    return "/" + "/".join(segments[:depth])
+
+
+def load_annotation(path: str | Path) -> tuple[str, ...] | None:
+    """Accepted ``host/prefix`` entries from the annotation file, or None for the automatic rule."""
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if raw is None or raw == AUTO:
+        return None
+    value = raw.get("accepted") if isinstance(raw, dict) else raw
+    if value is None or value == AUTO:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and "/" in v for v in value):
+        raise ValueError(f"{path}: accepted: expected `auto` or a list of host/path entries, got {value!r}")
+    return tuple(v.strip().lower().rstrip("/") for v in value)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A path prefix of a math-related domain, with how much of it the round collected."""
+
+    domain: str
+    prefix: str
+    pages: int
+    collected: int
+
+    @property
+    def ratio(self) -> float:
+        return self.collected / self.pages
+
+    @property
+    def key(self) -> str:
+        return f"{self.domain}{self.prefix}".lower()
+
+
+def discover_domains(domains: list[str], collected: list[bool], min_ratio: float) -> list[str]:
+    """Domains with MORE than ``min_ratio`` of their pages collected (the paper's >10%), sorted."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for domain, hit in zip(domains, collected):
+        totals[domain][0] += 1
+        totals[domain][1] += hit
+    return sorted(d for d, (n, c) in totals.items() if c / n > min_ratio)
+
+
+def propose_paths(domains: list[str], prefixes: list[str], collected: list[bool],
+                  discovered: list[str]) -> list[Proposal]:
+    """Every prefix inside a discovered domain with its page and collected counts, sorted."""
+    wanted = set(discovered)
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for domain, prefix, hit in zip(domains, prefixes, collected):
+        if domain in wanted:
+            counts[(domain, prefix)][0] += 1
+            counts[(domain, prefix)][1] += hit
+    return [Proposal(d, p, n, c) for (d, p), (n, c) in sorted(counts.items())]
+
+
+def accept(proposals: list[Proposal], annotation: tuple[str, ...] | None, min_ratio: float) -> list[Proposal]:
+    """Proposals accepted by the annotation list, or by the automatic ratio rule when it is None."""
+    if annotation is None:
+        return [p for p in proposals if p.ratio >= min_ratio]
+    listed = set(annotation)
+    return [p for p in proposals if p.key in listed]

@@ -1,0 +1,57 @@
+"""Stage `reward_model@<kind>`: train an outcome (orm) or process (prm) reward model from the SFT
+model with BCE at the labelled positions; held-out AUC and accuracy go to the metrics."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from data_selection.jsonl import read_jsonl
+from pipeline import stage
+from pipeline.train_common import add_output_args, file_digest, fingerprint, finish, load_tokenizer
+from rl.reward_model import RMExample, build_reward_model, heldout_metrics, rm_loss_fn
+from rl.rm_data import from_record
+from training.checkpoint import Checkpointer
+from training.loop import train
+from training.step_log import StepLogger
+
+
+def read_examples(path: str, skipped: Counter[str]) -> list[RMExample]:
+    out = []
+    for record in read_jsonl(stage.require_file(path), skipped):
+        try:
+            out.append(from_record(record))
+        except ValueError:
+            skipped["bad_rm_example"] += 1
+    if not out:
+        raise ValueError(f"{path}: no reward-model examples")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = stage.parser(__doc__)
+    p.add_argument("--init", required=True, help="input: backbone (the SFT model directory)")
+    p.add_argument("--train", required=True, help="input: training examples (JSONL from rm_data)")
+    p.add_argument("--heldout", required=True, help="input: held-out examples (JSONL from rm_data)")
+    add_output_args(p)
+    args = p.parse_args(argv)
+    params = stage.setup(args.params)
+    cfg = params.reward_model
+    tokenizer = load_tokenizer(args.init)
+    skipped: Counter[str] = Counter()
+    train_set, heldout = read_examples(args.train, skipped), read_examples(args.heldout, skipped)
+    model = build_reward_model(str(stage.require_file(args.init)), params.model.dtype)
+    ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every,
+                        fingerprint(cfg, params.seed, file_digest(args.train), file_digest(args.init)))
+    logger = StepLogger(args.live, cfg.log_every, cfg.steps)
+    before = heldout_metrics(model, heldout, tokenizer.pad_token_id)
+    last = train(model, rm_loss_fn(train_set, cfg.batch_size, tokenizer.pad_token_id, params.seed),
+                 cfg.steps, cfg.optim, logger, ckpt, "reward_model")
+    after = heldout_metrics(model, heldout, tokenizer.pad_token_id)
+    metrics = {**{f"heldout_{k}": v for k, v in after.items()}, "heldout_auc_untrained": before["auc"],
+               "final_loss": last.get("loss"), "train_examples": len(train_set), "skipped": dict(skipped)}
+    finish(args, model, tokenizer, logger, ckpt, metrics)
+    stage.log.info("reward model: %s", metrics)
+
+
+if __name__ == "__main__":
+    stage.run(main)

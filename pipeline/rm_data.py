@@ -1,0 +1,54 @@
+"""Stage `rm_data`: sample solutions from the SFT policy and label them for the ORM (rule grade) and
+the PRM (Math-Shepherd estimation at every step end); each split into train and held-out."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import torch
+
+from data_selection.jsonl import write_json_atomic, write_jsonl_atomic
+from pipeline import stage
+from pipeline.train_common import load_tokenizer, read_problems
+from rl.rm_data import sample_solutions, split_heldout, to_record
+from rl.shepherd import outcome_examples, shepherd_examples
+from training.model import load_model
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = stage.parser(__doc__)
+    p.add_argument("--train", required=True, help="input: training problems (JSONL, GSM8K layout)")
+    p.add_argument("--policy", required=True, help="input: policy that samples and completes (the SFT model)")
+    p.add_argument("--out-dir", required=True, help="output: directory with orm/ and prm/ train.jsonl, heldout.jsonl")
+    p.add_argument("--metrics", required=True, help="output: label statistics (JSON)")
+    args = p.parse_args(argv)
+    params = stage.setup(args.params)
+    cfg = params.reward_model
+    tokenizer = load_tokenizer(args.policy)
+    policy = load_model(str(stage.require_file(args.policy)), params.model.dtype)
+    skipped: Counter[str] = Counter()
+    problems = read_problems(args.train, skipped)
+    # A seeded slice of the training questions, drawn apart from GRPO's per-step draws.
+    order = torch.randperm(len(problems), generator=torch.Generator().manual_seed(params.seed + 17)).tolist()
+    chosen = [problems[i] for i in order[: cfg.n_questions]]
+    solutions = sample_solutions(policy, tokenizer, chosen, cfg.samples_per_question, cfg.max_new_tokens,
+                                 cfg.temperature, params.seed)
+    kinds = {
+        "orm": outcome_examples(tokenizer, solutions),
+        "prm": shepherd_examples(policy, tokenizer, solutions, cfg.shepherd_rollouts, cfg.max_new_tokens,
+                                 cfg.temperature, params.seed, cfg.shepherd_soft),
+    }
+    metrics: dict[str, float] = {"solutions": len(solutions), "malformed_lines": sum(skipped.values())}
+    for kind, examples in kinds.items():
+        train, held = split_heldout(examples, cfg.heldout_frac, params.seed)
+        write_jsonl_atomic(f"{args.out_dir}/{kind}/train.jsonl", map(to_record, train))
+        write_jsonl_atomic(f"{args.out_dir}/{kind}/heldout.jsonl", map(to_record, held))
+        labels = [y for e in examples for y in e.labels]
+        metrics[f"{kind}_positions"] = len(labels)
+        metrics[f"{kind}_label_mean"] = sum(labels) / len(labels)
+    write_json_atomic(args.metrics, metrics)
+    stage.log.info("rm_data: %s", metrics)
+
+
+if __name__ == "__main__":
+    stage.run(main)

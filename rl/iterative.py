@@ -1,0 +1,88 @@
+"""Iterative RL (§4.1.4, Algorithm 1): alternate GRPO with continued reward-model training.
+
+For each iteration: the reference model becomes the current policy; GRPO runs with the current
+process reward model; then the policy's own samples are labelled by Math-Shepherd estimation
+(the policy as completer) and the reward model continues training on them plus a replay of 10%
+(a param) of all earlier reward-model data. The last iteration's reward-model update is skipped:
+nothing would use it. A finished iteration is checkpointed whole (policy, reward model, data
+history), so a killed run resumes after its last finished iteration, and inside an iteration
+from GRPO's own checkpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from rl.config import GRPOConfig, IterativeConfig, RewardModelConfig
+from rl.grpo import train_grpo
+from rl.reward_model import RMExample, rm_loss_fn
+from rl.rm_data import from_record, replay_mix, sample_solutions, to_record
+from rl.scoring import RewardModelScorer
+from rl.shepherd import shepherd_examples
+from training.checkpoint import Checkpointer
+from training.loop import train
+from training.step_log import StepLogger
+
+
+@dataclass(frozen=True)
+class IterativeSetup:
+    grpo: GRPOConfig
+    rm: RewardModelConfig
+    iterative: IterativeConfig
+    advantage: str  # "process" (Fig. 6) or "outcome"
+    seed: int
+    fingerprint: str
+
+
+def relabel(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problems: list[dict],
+            setup: IterativeSetup, it: int) -> list[RMExample]:
+    """New reward-model data from the current policy's samples (Math-Shepherd, policy as completer)."""
+    gen = torch.Generator().manual_seed(setup.seed * 31 + it)
+    chosen = [problems[i] for i in torch.randperm(len(problems), generator=gen)[: setup.iterative.n_questions].tolist()]
+    rm = setup.rm
+    sols = sample_solutions(policy, tokenizer, chosen, rm.samples_per_question, rm.max_new_tokens, rm.temperature,
+                            setup.seed + 1000 * (it + 1))
+    return shepherd_examples(policy, tokenizer, sols, rm.shepherd_rollouts, rm.max_new_tokens, rm.temperature,
+                             setup.seed + 1000 * (it + 1), rm.shepherd_soft)
+
+
+def iterative_rl(policy: PreTrainedModel, rm: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                 problems: list[dict], history: list[RMExample], setup: IterativeSetup,
+                 logger: StepLogger, root: Path | None) -> dict[str, float]:
+    """Run all iterations in place on `policy` and `rm`; returns the last logged GRPO values."""
+    it_cfg, last = setup.iterative, {}
+    start = 0
+    done_path = root / "iterations.pt" if root else None
+    if done_path and done_path.is_file():
+        state = torch.load(done_path, weights_only=False)
+        if state["fingerprint"] == setup.fingerprint:
+            policy.load_state_dict(state["policy"])
+            rm.load_state_dict(state["rm"])
+            history, start = [from_record(r) for r in state["history"]], state["done"]
+    grpo_cfg = replace(setup.grpo, steps=it_cfg.steps_per_iteration)
+    for it in range(start, it_cfg.iterations):
+        ref = copy.deepcopy(policy).eval() if grpo_cfg.beta > 0 else None  # Algorithm 1: pi_ref <- pi_theta
+        logger.offset = it * it_cfg.steps_per_iteration
+        ckpt = Checkpointer(root / f"iter{it}" if root else None, grpo_cfg.checkpoint_every, setup.fingerprint)
+        scorer = RewardModelScorer(rm, tokenizer, process=setup.advantage == "process")
+        last = train_grpo(policy, ref, tokenizer, problems, grpo_cfg, setup.advantage, scorer, setup.seed + it, logger, ckpt)
+        if it + 1 < it_cfg.iterations:
+            new = relabel(policy, tokenizer, problems, setup, it)
+            mixed = replay_mix(new, history, it_cfg.replay_ratio, setup.seed + it)
+            history = history + new
+            rm.train()
+            train(rm, rm_loss_fn(mixed, setup.rm.batch_size, tokenizer.pad_token_id, setup.seed + it),
+                  it_cfg.rm_steps_per_iteration, setup.rm.optim, StepLogger(None, 10**9, 1), Checkpointer(None, 0, ""),
+                  f"reward_model iter {it + 1}")
+            rm.eval()
+        if done_path:
+            done_path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({"fingerprint": setup.fingerprint, "done": it + 1, "policy": policy.state_dict(),
+                        "rm": rm.state_dict(), "history": [to_record(e) for e in history]}, done_path.with_suffix(".tmp"))
+            done_path.with_suffix(".tmp").replace(done_path)
+    return last

@@ -1,0 +1,70 @@
+"""Reward-model training data: sample solutions from a policy, then label them.
+
+ORM labels are the rule grader's verdict at the last token; PRM labels come from Math-Shepherd
+estimation at every step end (`rl/shepherd.py`). Examples are stored as JSON lines
+`{ids, positions, labels}`. `replay_mix` implements §4.1.4's replay: the next reward-model
+training set is the new data plus a seeded 10% (a param) of all historical data.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from evaluation.prompts import gold_answer, synthetic_prompt
+from rl.reward_model import RMExample
+from rl.rollout import sample_group
+from rl.shepherd import Solution
+from rl.steps import step_end_positions
+
+
+def sample_solutions(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problems: list[dict], n: int,
+                     max_new_tokens: int, temperature: float, seed: int, questions_per_batch: int = 16) -> list[Solution]:
+    """n sampled solutions per problem, with their step ends, in problem order."""
+    out: list[Solution] = []
+    for b, start in enumerate(range(0, len(problems), questions_per_batch)):
+        chunk = problems[start : start + questions_per_batch]
+        batch = sample_group(policy, tokenizer, [synthetic_prompt(p["question"]) for p in chunk], n,
+                             max_new_tokens, temperature, 1.0, seed * 7919 + b)
+        w = batch.prompt_width
+        for row in range(batch.input_ids.shape[0]):
+            prompt = batch.input_ids[row, :w][batch.attention_mask[row, :w].bool()].tolist()
+            k = int(batch.completion_mask[row].sum())
+            completion = batch.input_ids[row, w : w + k].tolist() or [tokenizer.eos_token_id]
+            gold = gold_answer(chunk[int(batch.groups[row])]["answer"])
+            out.append(Solution(tuple(prompt), tuple(completion),
+                                tuple(step_end_positions(completion, tokenizer)), gold))
+    return out
+
+
+def to_record(example: RMExample) -> dict:
+    return {"ids": list(example.ids), "positions": list(example.positions), "labels": list(example.labels)}
+
+
+def from_record(record: dict) -> RMExample:
+    """Inverse of `to_record`; a malformed record raises ValueError (the caller counts it)."""
+    ids, positions, labels = record.get("ids"), record.get("positions"), record.get("labels")
+    if not (isinstance(ids, list) and isinstance(positions, list) and isinstance(labels, list)):
+        raise ValueError("record needs lists `ids`, `positions` and `labels`")
+    if len(positions) != len(labels) or not positions or max(positions) >= len(ids) or min(positions) < 0:
+        raise ValueError("positions and labels must match and index into ids")
+    return RMExample(tuple(int(i) for i in ids), tuple(int(p) for p in positions), tuple(float(y) for y in labels))
+
+
+def split_heldout(examples: list[RMExample], frac: float, seed: int) -> tuple[list[RMExample], list[RMExample]]:
+    """Seeded (train, held-out) split; held-out gets round(frac * n) examples."""
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    n_held = round(frac * len(examples))
+    held = {*order[:n_held]}
+    return [e for i, e in enumerate(examples) if i not in held], [examples[i] for i in sorted(held)]
+
+
+def replay_mix(new: list[RMExample], history: list[RMExample], ratio: float, seed: int) -> list[RMExample]:
+    """New data plus a seeded sample of `ratio` x len(history) historical examples (§4.1.4)."""
+    k = round(ratio * len(history))
+    gen = torch.Generator().manual_seed(seed)
+    picked = torch.randperm(len(history), generator=gen)[:k].tolist() if k else []
+    return list(new) + [history[i] for i in sorted(picked)]
