@@ -29,20 +29,27 @@ def read_jsonl(path: str | os.PathLike[str], skipped: Counter[str] | None = None
     return _iter_jsonl(p, skipped if skipped is not None else Counter())
 
 
+def parse_record(line: str | bytes, skipped: Counter[str]) -> dict | None:
+    """One JSONL line as a dict, or None (blank lines silently, malformed ones counted)."""
+    if not line.strip():
+        return None  # a trailing blank line is not a record and not an error
+    try:
+        obj = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        skipped["bad_json"] += 1
+        return None
+    if not isinstance(obj, dict):
+        skipped["not_object"] += 1
+        return None
+    return obj
+
+
 def _iter_jsonl(path: Path, skipped: Counter[str]) -> Iterator[dict]:
     with path.open("r", encoding="utf-8") as fh:
         for line in fh:
-            if not line.strip():
-                continue  # a trailing blank line is not a record and not an error
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                skipped["bad_json"] += 1
-                continue
-            if not isinstance(obj, dict):
-                skipped["not_object"] += 1
-                continue
-            yield obj
+            obj = parse_record(line, skipped)
+            if obj is not None:
+                yield obj
 
 
 def _atomic_write_text(path: str | os.PathLike[str], chunks: Iterable[str]) -> None:

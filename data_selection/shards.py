@@ -7,12 +7,13 @@ give the same sequence as one pass over the file. Nothing here holds the pool in
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+from data_selection.jsonl import parse_record
 
 
 @dataclass(frozen=True)
@@ -55,17 +56,9 @@ def iter_shard(shard: Shard, skipped: Counter[str]) -> Iterator[dict]:
             if not raw:
                 break
             pos += len(raw)
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                skipped["bad_json"] += 1
-                continue
-            if not isinstance(obj, dict):
-                skipped["not_object"] += 1
-                continue
-            yield obj
+            obj = parse_record(raw, skipped)
+            if obj is not None:
+                yield obj
 
 
 def iter_shards(shards: list[Shard], skipped: Counter[str]) -> Iterator[dict]:
