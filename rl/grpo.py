@@ -1,8 +1,9 @@
-"""The GRPO training loop (§4.1, Algorithm 1 with one iteration and a rule reward).
+"""The online RL loop of the unified paradigm (§4.1, §5.2.1): GRPO and Online RFT.
 
 Each step: draw `questions_per_step` training questions (seeded by step), sample G outputs each
-from pi_old, grade them with the shared grader, turn rewards into per-token advantages with the
-registered estimator, then run `mu` updates of the clipped objective with the k3 KL to pi_ref.
+from pi_old, score them (rule grader, ORM or PRM: `rl/scoring.py`), turn the rewards into
+per-token coefficients with the registered estimator, then run `mu` updates of the clipped
+objective with the k3 KL to pi_ref. Iterative RL (`rl/iterative.py`) calls this loop per iteration.
 With mu = 1, pi_old is the policy before the update, so its log-probs equal the detached current
 ones and the extra forward pass is skipped (the ratio is then exactly 1, as in the paper).
 """

@@ -111,3 +111,5 @@ def test_exp_run_with_a_grpo_knob_reruns_only_rl_and_after(project):
     assert "evaluate@grpo-outcome" in ran
     shown = sh(project, "dvc", "exp", "show", "--json")
     assert '"beta": 0.0' in shown.replace("\n", "") or "'beta': 0.0" in shown or '"beta":0.0' in shown
+    # The experiment carries its metrics (they are git-tracked, not ignored), so exp show compares them.
+    assert '"metrics/eval/grpo-outcome.json"' in shown and '"top1"' in shown
