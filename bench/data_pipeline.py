@@ -1,5 +1,6 @@
 """The whole data pipeline (world -> dedup -> mine -> decontaminate stage commands) at 1x, 4x,
-16x the default pool: prints seconds per 1000 pages, which should stay about flat.
+16x the default pool: prints seconds per 1000 pages, which should stay about flat, and the peak
+RSS of the largest stage process so far (stages stream shards, so it should grow slowly).
 
   python bench/data_pipeline.py [--scales 1 4 16] [--params params.yaml]
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -58,8 +60,9 @@ def main() -> None:
             pages, elapsed = run_scale(scale, params, Path(tmp))
         per_k = 1000 * elapsed / pages
         base = base or per_k
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # max over finished stages
         print(f"scale={scale}x pages={pages:,} time={elapsed:.1f}s per_1000_pages={per_k:.2f}s "
-              f"ratio_to_1x={per_k / base:.2f}")
+              f"ratio_to_{args.scales[0]}x={per_k / base:.2f} peak_stage_rss={peak:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,11 @@ What the pool holds:
 - planted contamination: pages quoting a benchmark test problem verbatim.
 
 Departure: the seed corpus holds only LaTeX and lecture-note pages, a deliberately narrower
-distribution than the pool's math, so the classifier is imperfect on Q&A and word problems (as
-OpenWebMath under-covers some math genres). Text is template-generated from word lists, not HTML.
+distribution than the pool's math (as OpenWebMath under-covers some math genres). Q&A threads
+share the seed's math vocabulary, so round 1 finds most of them; word problems are written in
+everyday words and plain arithmetic, so round 1 misses about half of them and only domain
+discovery (their hosts' other pages are collected) brings them into the seed: iteration has to
+matter. Text is template-generated from word lists, not HTML.
 """
 
 from __future__ import annotations
@@ -132,12 +135,12 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
         "Is the {M} of {E} always {MA} ?", "Accepted answer by {U} : {V} both sides , then {V} .",
         "I tried to {V} the {M} but got {E} .", "Hint : consider the {M} of {E} .",
     ),
-    "word_problem": (
+    "word_problem": (  # everyday words and plain arithmetic: little overlap with the seed's vocabulary
         "{P} has {N} {O} and buys {N} more {O} .", "How many {O} does {P} have now ?",
-        "Solution : {AR} .", "So the total number of {O} is {N} .", "Step {N} : {V} {AR} .",
+        "Answer : {AR} .", "So altogether there are {N} {O} left .", "First {P} counts {AR} .",
         "Each box holds {N} {O} , so {AR} .", "{P} gives {N} {O} to {P} ; {AR} .",
-        "Check the answer : {AR} .", "Let x be the number of {O} ; then {E} .",
-        "Write an equation for the {M} of {O} and {V} it .",
+        "{P} shares {N} {O} equally among {N} friends , so each friend gets {N} .",
+        "How many {O} are left after {P} eats {N} ?", "{P} pays {N} dollars for {N} {O} ; {AR} .",
     ),
     "sports": (
         "The {T} beat the {T} {N} - {N} on {D} .", "{P} scored {N} points in the second half .",

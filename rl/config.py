@@ -25,6 +25,7 @@ class GRPOConfig:
     skip_zero_std_groups: bool  # drop all-equal-reward groups from the update (outcome advantage only)
     scale_by_std: bool  # divide advantages by the group std (paper: true; Dr. GRPO: false)
     loss_aggregation: Literal["sequence_mean", "token_mean", "constant_length"]  # paper: sequence_mean
+    micro_batch_size: int  # rows per forward/backward (gradients accumulate); 0: the whole batch at once
     optim: OptimConfig
     log_every: int
     checkpoint_every: int  # 0 disables resumable checkpoints
@@ -48,6 +49,8 @@ class GRPOConfig:
             raise ValueError(f"std_eps: must be >= 0, got {self.std_eps}")
         if self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every: must be >= 0, got {self.checkpoint_every}")
+        if self.micro_batch_size < 0:
+            raise ValueError(f"micro_batch_size: must be >= 0, got {self.micro_batch_size}")
 
 
 @dataclass(frozen=True)

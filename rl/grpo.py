@@ -10,8 +10,8 @@ ones and the extra forward pass is skipped (the ratio is then exactly 1, as in t
 
 from __future__ import annotations
 
+import contextlib
 import math
-from dataclasses import asdict
 
 import torch
 from accelerate import Accelerator
@@ -21,7 +21,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from evaluation.prompts import gold_answer, synthetic_prompt
 from rl.advantages import FLAT_GROUPS_GIVE_ZERO, Rewards, get_estimator, zero_std_groups
 from rl.config import GRPOConfig
-from rl.loss import grpo_loss
+from rl.loss import grpo_loss, token_weights
 from rl.rollout import RolloutBatch, sample_group, token_logprobs
 from rl.scoring import Scored, Scorer
 from training.checkpoint import Checkpointer
@@ -38,24 +38,61 @@ def draw_questions(problems: list[dict], n: int, seed: int, step: int) -> list[d
     return [problems[i] for i in torch.randperm(len(problems), generator=gen)[:n].tolist()]
 
 
+def chunked_logprobs(model: PreTrainedModel, chunks: list[tuple[torch.Tensor, RolloutBatch]],
+                     like: torch.Tensor) -> torch.Tensor:
+    """(B, T) token log-probs of the whole batch, computed micro-batch by micro-batch (no grad)."""
+    out = torch.zeros_like(like, dtype=torch.float32)
+    for rows, sub in chunks:
+        logp = token_logprobs(model, sub)
+        out[rows, : logp.shape[1]] = logp
+    return out
+
+
+def _cut(t: torch.Tensor | None, rows: torch.Tensor, width: int) -> torch.Tensor | None:
+    """The part of a (B, T) tensor that belongs to one trimmed micro-batch."""
+    return None if t is None else t[rows, :width]
+
+
 def update(policy: PreTrainedModel, ref: PreTrainedModel | None, batch: RolloutBatch, adv: torch.Tensor,
-           cfg: GRPOConfig, optimizer: torch.optim.Optimizer) -> dict[str, float]:
-    """mu policy updates on one rollout batch; returns the last update's diagnostics."""
+           cfg: GRPOConfig, optimizer: torch.optim.Optimizer, acc: Accelerator) -> dict[str, float]:
+    """mu policy updates on one rollout batch; returns the last update's diagnostics.
+
+    Each update accumulates gradients over micro-batches of `cfg.micro_batch_size` rows of
+    similar length, trimmed of padding; token weights come from the whole batch, so the summed
+    micro-batch losses equal the full-batch loss (`rl/loss.py`, `token_weights`).
+    """
+    mask = batch.completion_mask
+    chunks = batch.micro_batches(cfg.micro_batch_size)
     with torch.no_grad():
-        ref_logp = token_logprobs(ref, batch) if ref is not None and cfg.beta > 0 else None
-        old_logp = token_logprobs(policy, batch) if cfg.mu > 1 else None
+        ref_logp = chunked_logprobs(ref, chunks, mask) if ref is not None and cfg.beta > 0 else None
+        old_logp = chunked_logprobs(policy, chunks, mask) if cfg.mu > 1 else None
+    weights = token_weights(mask, cfg.loss_aggregation)
     policy.train()
     for _ in range(cfg.mu):
-        logp = token_logprobs(policy, batch)
-        old = logp.detach() if old_logp is None else old_logp
-        loss, stats = grpo_loss(logp, old, ref_logp, adv, batch.completion_mask, cfg.clip_eps, cfg.beta,
-                                cfg.loss_aggregation)
-        if not math.isfinite(loss.item()):
-            raise NonFiniteError(f"GRPO loss is {loss.item()}; last checkpoint kept")
-        loss.backward()
+        loss_sum, sums = 0.0, torch.zeros(3)
+        for i, (rows, sub) in enumerate(chunks):
+            width = sub.completion_mask.shape[1]
+            # Gradients are all-reduced once, on the last micro-batch (every rank has as many).
+            with acc.no_sync(policy) if i + 1 < len(chunks) else contextlib.nullcontext():
+                logp = token_logprobs(policy, sub)
+                old = logp.detach() if old_logp is None else _cut(old_logp, rows, width)
+                loss, stats = grpo_loss(logp, old, _cut(ref_logp, rows, width), _cut(adv, rows, width),
+                                        sub.completion_mask, cfg.clip_eps, cfg.beta, weights=_cut(weights, rows, width))
+                if not math.isfinite(loss.item()):
+                    raise NonFiniteError(f"GRPO loss is {loss.item()}; last checkpoint kept")
+                loss.backward()
+            n = sub.completion_mask.sum()
+            loss_sum += loss.item()
+            sums += n * torch.tensor([stats.kl, stats.clip_frac, stats.ratio_mean])
         grad_norm = clip_and_step(policy, optimizer, cfg.optim.grad_clip)
     policy.eval()
-    return {"loss": loss.item(), "grad_norm": grad_norm, **asdict(stats)}
+    kl, clip_frac, ratio_mean = (sums / mask.sum().clamp(min=1)).tolist()
+    # The advantage as the loss weighs it: about 0 for outcome coefficients; a negative value
+    # pushes down the sampled tokens overall (entropy rises), as process sums can when step
+    # rewards fall along a solution.
+    adv_mean = float((weights * adv).sum())
+    return {"loss": loss_sum, "grad_norm": grad_norm, "kl": kl, "clip_frac": clip_frac, "ratio_mean": ratio_mean,
+            "adv_mean": adv_mean}
 
 
 def select_rewards(r: Rewards, keep: torch.Tensor) -> Rewards:
@@ -117,7 +154,7 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
             sub = batch.select(keep)
             kept = rewards_to(select_rewards(scored.rewards, keep), sub.completion_mask.device)
             adv = estimator(kept, sub.groups, sub.completion_mask, cfg.std_eps, cfg.scale_by_std)
-            values |= update(wrapped, ref, sub, adv, cfg, optimizer)
+            values |= update(wrapped, ref, sub, adv, cfg, optimizer, acc)
         values = mean_over_processes(acc, values)
         if acc.is_main_process:
             logger.log(step + 1, values)

@@ -34,17 +34,21 @@ def masked_sequence_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     return (values * mask).sum(-1) / mask.sum(-1).clamp(min=1)
 
 
-def aggregate(per_token: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
-    """(B, T) per-token objective -> scalar, by one of AGGREGATIONS."""
+def token_weights(mask: torch.Tensor, how: str) -> torch.Tensor:
+    """(B, T) weights w with objective = sum(w * per_token) for aggregation `how` over the batch.
+
+    Weights (not a reduction) so that a batch split into micro-batches, each trimmed of padding,
+    sums to exactly the full-batch objective: slice w like the per-token values.
+    """
     if how not in AGGREGATIONS:
         raise ValueError(f"loss_aggregation: unknown {how!r}; choose from {sorted(AGGREGATIONS)}")
-    return AGGREGATIONS[how](per_token, mask)
+    return AGGREGATIONS[how](mask.float())
 
 
 AGGREGATIONS = {
-    "sequence_mean": lambda v, m: masked_sequence_mean(v, m).mean(),
-    "token_mean": lambda v, m: (v * m).sum() / m.sum().clamp(min=1),
-    "constant_length": lambda v, m: ((v * m).sum(-1) / v.shape[-1]).mean(),
+    "sequence_mean": lambda m: m / m.sum(-1, keepdim=True).clamp(min=1) / m.shape[0],
+    "token_mean": lambda m: m / m.sum().clamp(min=1),
+    "constant_length": lambda m: m / (m.shape[1] * m.shape[0]),
 }
 
 
@@ -66,8 +70,13 @@ def grpo_loss(
     clip_eps: float,
     beta: float,
     aggregation: str = "sequence_mean",
+    weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, LossStats]:
-    """Negative GRPO objective (scalar) and its diagnostics; `ref_logp` may be None when beta = 0."""
+    """Negative GRPO objective (scalar) and its diagnostics; `ref_logp` may be None when beta = 0.
+
+    `weights` (B, T), from `token_weights` on the full batch, replaces `aggregation` when the
+    tensors are one micro-batch of it: the micro-batch losses then sum to the full-batch loss.
+    """
     ratio = torch.exp(logp - old_logp)
     unclipped = ratio * advantages
     clipped = torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * advantages
@@ -77,7 +86,8 @@ def grpo_loss(
         if ref_logp is None:
             raise ValueError("beta > 0 needs the reference model's log-probs")
         per_token = per_token - beta * kl
-    objective = aggregate(per_token, mask, aggregation)
+    w = token_weights(mask, aggregation) if weights is None else weights
+    objective = (w * per_token).sum()
     n_tokens = mask.sum().clamp(min=1)
     with torch.no_grad():
         was_clipped = (clipped < unclipped).float()  # min() picked the clipped branch

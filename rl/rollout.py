@@ -39,6 +39,33 @@ class RolloutBatch:
         )
 
 
+    def trimmed(self, rows: torch.Tensor) -> RolloutBatch:
+        """Rows `rows` (long indices) without the columns that are padding in all of them.
+
+        Left prompt padding and right completion padding shared by the rows are cut, so a
+        micro-batch of similar lengths costs only its own length. Completion column j of the
+        result is completion column j of `self`, for j < the result's completion width.
+        """
+        mask = self.attention_mask[rows]
+        real_prompt = mask[:, : self.prompt_width].any(0).nonzero()
+        start = int(real_prompt[0]) if len(real_prompt) else self.prompt_width
+        width = int(self.completion_mask[rows].sum(-1).max().clamp(min=1))
+        end = self.prompt_width + width
+        return RolloutBatch(
+            self.input_ids[rows, start:end], mask[:, start:end], self.completion_mask[rows, :width],
+            self.groups[rows], self.prompt_width - start, [self.completions[i] for i in rows.tolist()],
+        )
+
+    def micro_batches(self, size: int) -> list[tuple[torch.Tensor, RolloutBatch]]:
+        """(row indices, trimmed sub-batch) of at most `size` rows each (0: one batch), rows of
+        similar total length together so that little padding is computed."""
+        n = self.input_ids.shape[0]
+        length = self.attention_mask.sum(-1)
+        order = torch.argsort(length, stable=True)
+        size = n if size <= 0 else size
+        return [(rows, self.trimmed(rows)) for rows in order.split(size)]
+
+
 @torch.no_grad()
 def sample_group(
     model: PreTrainedModel,
@@ -65,6 +92,9 @@ def sample_group(
         num_return_sequences=group_size,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
+        # On CPU a preallocated cache beats growing one by concatenation (about 10% of sampling
+        # time for the tiny default); elsewhere keep the default, which generate may compile.
+        cache_implementation="static" if model.device.type == "cpu" else None,
     )
     width = enc["input_ids"].shape[1]
     tokens = out[:, width:]

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from rl.loss import grpo_loss, k3_kl, masked_sequence_mean
+from rl.loss import grpo_loss, k3_kl, masked_sequence_mean, token_weights
 
 
 def test_k3_matches_hand_computation():
@@ -88,3 +88,18 @@ def test_aggregation_switches_hand_values():
     assert loss("constant_length") == pytest.approx(-((1 + 3) / 2 + 6 / 2) / 2)  # Dr. GRPO, T = 2
     with pytest.raises(ValueError, match="loss_aggregation"):
         loss("nope")
+
+
+def test_token_weights_hand_values_and_micro_batches_sum_to_the_batch_loss():
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    assert torch.allclose(token_weights(mask, "sequence_mean"), torch.tensor([[0.25, 0.25], [0.5, 0.0]]))
+    assert torch.allclose(token_weights(mask, "token_mean"), mask / 3)
+    assert torch.allclose(token_weights(mask, "constant_length"), mask / 4)
+    adv = torch.tensor([[1.0, 3.0], [6.0, 0.0]])
+    logp = torch.zeros(2, 2)
+    w = token_weights(mask, "sequence_mean")
+    whole = grpo_loss(logp, logp, None, adv, mask, 0.2, 0.0)[0]
+    # Row 1 trimmed to its one real token, as a micro-batch would be.
+    parts = grpo_loss(logp[:1], logp[:1], None, adv[:1], mask[:1], 0.2, 0.0, weights=w[:1])[0] + \
+        grpo_loss(logp[1:, :1], logp[1:, :1], None, adv[1:, :1], mask[1:, :1], 0.2, 0.0, weights=w[1:, :1])[0]
+    assert parts.item() == pytest.approx(whole.item()) == pytest.approx(-4.0)

@@ -7,12 +7,13 @@ import torch
 
 from evaluation.prompts import synthetic_prompt
 from rl.config import GRPOConfig
-from rl.grpo import NonFiniteError, train_grpo
+from rl.grpo import NonFiniteError, chunked_logprobs, train_grpo, update
 from rl.advantages import Rewards
 from rl.reward_model import build_reward_model
 from rl.scoring import RewardModelScorer, RuleScorer, Scored
 from evaluation.generation import completion_mask_from
 from rl.rollout import sample_group, token_logprobs
+from accelerate import Accelerator
 from training.checkpoint import Checkpointer
 from training.config import OptimConfig
 from training.step_log import StepLogger
@@ -21,7 +22,7 @@ from training.step_log import StepLogger
 def grpo_cfg(**kw):
     base = dict(steps=2, questions_per_step=2, group_size=3, max_new_tokens=8, temperature=1.0, top_p=1.0,
                 beta=0.04, clip_eps=0.2, mu=1, std_eps=1e-4, skip_zero_std_groups=False,
-                scale_by_std=True, loss_aggregation="sequence_mean",
+                scale_by_std=True, loss_aggregation="sequence_mean", micro_batch_size=0,
                 optim=OptimConfig(1e-3, (0.9, 0.99), 0.0, 0.0, 1.0, 1.0), log_every=1, checkpoint_every=1)
     base.update(kw)
     return GRPOConfig(**base)
@@ -52,6 +53,42 @@ def test_token_logprobs_match_a_manual_forward(tiny_model, tokenizer, problems):
         w = batch.prompt_width
         manual = torch.log_softmax(logits[w - 1 : -1], -1).gather(-1, batch.input_ids[0, w:, None]).squeeze(-1)
     assert torch.allclose(lp[0], manual, atol=1e-5)
+
+
+def test_trimmed_micro_batches_give_the_full_batch_logprobs(tiny_model, tokenizer, problems):
+    prompts = [synthetic_prompt(p["question"]) for p in problems[0][:3]]
+    batch = sample_group(tiny_model, tokenizer, prompts, 3, 12, 1.0, 1.0, seed=2)
+    chunks = batch.micro_batches(4)
+    assert [len(rows) for rows, _ in chunks] == [4, 4, 1]
+    assert sorted(torch.cat([rows for rows, _ in chunks]).tolist()) == list(range(9))
+    for rows, sub in chunks:  # each micro-batch keeps only columns that are real for some row
+        assert sub.completion_mask[:, -1].any() and sub.attention_mask[:, 0].any()
+    with torch.no_grad():
+        full = token_logprobs(tiny_model, batch)
+        parts = chunked_logprobs(tiny_model, chunks, batch.completion_mask)
+    assert torch.allclose(full * batch.completion_mask, parts * batch.completion_mask, atol=1e-5)
+
+
+@pytest.mark.parametrize("how", ["sequence_mean", "token_mean", "constant_length"])
+def test_micro_batched_update_equals_the_full_batch_update(tiny_model, tokenizer, problems, how):
+    prompts = [synthetic_prompt(p["question"]) for p in problems[0][:2]]
+    batch = sample_group(tiny_model, tokenizer, prompts, 3, 10, 1.0, 1.0, seed=3)
+    adv = torch.linspace(-1, 1, 6)[:, None] * batch.completion_mask
+    ref = copy.deepcopy(tiny_model)
+    with torch.no_grad():  # a reference that differs, so the KL term has a gradient too
+        for p in ref.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    grads = {}
+    for size in (0, 2):
+        model = copy.deepcopy(tiny_model)
+        seen = []
+        opt = torch.optim.SGD(model.parameters(), lr=0.0)
+        opt.step = lambda: seen.append([p.grad.clone() for p in model.parameters()])  # noqa: E731
+        out = update(model, ref, batch, adv, grpo_cfg(loss_aggregation=how, micro_batch_size=size), opt, Accelerator())
+        grads[size] = (seen[0], out["loss"], out["kl"])
+    (g0, l0, k0), (g2, l2, k2) = grads[0], grads[2]
+    assert l0 == pytest.approx(l2, rel=1e-4) and k0 == pytest.approx(k2, rel=1e-4)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(g0, g2))
 
 
 def test_train_grpo_runs_changes_policy_and_logs(tiny_model, tokenizer, problems, tmp_path):
