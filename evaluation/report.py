@@ -17,6 +17,8 @@ import tempfile
 
 from matplotlib.figure import Figure
 
+from evaluation.findings import findings_table
+
 _K_KEY = re.compile(r"(pass|maj)@(\d+)")
 
 
@@ -131,16 +133,25 @@ def breakdown_table(results: dict[str, dict[str, dict]], bench: str, field: str)
     return "\n".join(lines) + "\n"
 
 
-def markdown_report(results: dict[str, dict[str, dict]], png_name: str) -> str:
-    """The whole report: the summary table, then per benchmark its full table and breakdowns."""
+def markdown_report(results: dict[str, dict[str, dict]], png_name: str, roles: dict[str, str] | None = None) -> str:
+    """The whole report: the summary table, then per benchmark its full table, the paper's
+    findings checked (when `roles` maps roles of `evaluation.findings` to model names) and
+    breakdowns."""
     if not results:
         raise ValueError("results: empty")
+    roles = roles or {}
+    missing = sorted(m for m in roles.values() if m not in results)
+    if missing:
+        raise ValueError(f"roles: no metrics for model(s) {missing}")
     parts = ["# Results\n", "Values are percentages; top1 is greedy, maj@n and pass@n use n samples "
              "at the sampling temperature; strict counts only answers in an explicit format.\n",
              summary_table(results), f"![pass@K and maj@K against K]({png_name})\n"]
     for bench in _benchmarks(results):
         flat = {m: per[bench] for m, per in results.items() if bench in per}
         parts.append(f"## {bench}\n\n" + markdown_table(flat))
+        found = findings_table({role: flat[m] for role, m in roles.items() if m in flat})
+        if found:
+            parts.append(f"### {bench}: the paper's findings\n\n" + found)
         for field in ("by_level", "by_subject"):
             if any(field in m for m in flat.values()):
                 parts.append(f"### {bench} {field.replace('_', ' ')}\n\n" + breakdown_table(results, bench, field))
