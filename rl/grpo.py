@@ -81,12 +81,12 @@ def update(policy: PreTrainedModel, ref: PreTrainedModel | None, batch: RolloutB
                 if not math.isfinite(loss.item()):
                     raise NonFiniteError(f"GRPO loss is {loss.item()}; last checkpoint kept")
                 loss.backward()
-            n = sub.completion_mask.sum()
+            n = float(sub.completion_mask.sum())  # a Python float: `sums` stays on the CPU whatever the device
             loss_sum += loss.item()
             sums += n * torch.tensor([stats.kl, stats.clip_frac, stats.ratio_mean])
         grad_norm = clip_and_step(policy, optimizer, cfg.optim.grad_clip)
     policy.eval()
-    kl, clip_frac, ratio_mean = (sums / mask.sum().clamp(min=1)).tolist()
+    kl, clip_frac, ratio_mean = (sums / max(float(mask.sum()), 1.0)).tolist()
     # The advantage as the loss weighs it: about 0 for outcome coefficients; a negative value
     # pushes down the sampled tokens overall (entropy rises), as process sums can when step
     # rewards fall along a solution.
