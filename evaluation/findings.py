@@ -13,12 +13,13 @@ Claims (DeepSeekMath §4.1 and §5.2), each a comparison of two roles on one met
 
 Roles name the models of a run (`sft`, `online_rft`, `outcome`, `process`, `iterative`); a claim
 whose roles are missing is left out. A difference counts only beyond two standard errors of the
-difference of two accuracies on n problems (unpaired, as `evaluation.report`).
+difference of two accuracies on n problems (`two_se`, which `evaluation.report` shares).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 ROLES = ("sft", "online_rft", "outcome", "process", "iterative")
@@ -44,11 +45,25 @@ CLAIMS = (
 )
 
 
+_K_KEY = re.compile(r"(pass|maj)@(\d+)")
+
+
+def metric_ks(metrics: dict, kind: str) -> list[int]:
+    """Sorted k values for which `metrics` has `kind@k` (kind: "pass" or "maj")."""
+    matches = (_K_KEY.fullmatch(key) for key in metrics)
+    return sorted(int(m.group(2)) for m in matches if m and m.group(1) == kind)
+
+
+def two_se(a: float, b: float, n: int) -> float:
+    """Two standard errors of the difference of accuracies a and b, each over n problems
+    (an unpaired approximation; the paper gives none)."""
+    return 2 * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
+
+
 def _metric_key(metric: str, a: dict, b: dict) -> str | None:
     if metric == "top1":
         return "top1" if "top1" in a and "top1" in b else None
-    ks = sorted({int(k.split("@")[1]) for k in a if k.startswith(f"{metric}@")}
-                & {int(k.split("@")[1]) for k in b if k.startswith(f"{metric}@")})
+    ks = sorted(set(metric_ks(a, metric)) & set(metric_ks(b, metric)))
     return f"{metric}@{ks[-1]}" if ks else None
 
 
@@ -78,8 +93,8 @@ def findings_table(metrics_by_role: dict[str, dict]) -> str:
             continue
         n = min(a.get("n_problems", 0), b.get("n_problems", 0))
         x, y = a[key], b[key]
-        two_se = 2 * math.sqrt((x * (1 - x) + y * (1 - y)) / n) if n else float("inf")
+        noise = two_se(x, y, n) if n else float("inf")
         diff = x - y
         lines.append(f"| {claim.text} | {claim.source} | {claim.ours} vs {claim.theirs}, {key} | {100 * x:.1f} | "
-                     f"{100 * y:.1f} | {100 * diff:+.1f} | {100 * two_se:.1f} | {verdict(claim.kind, diff, two_se)} |")
+                     f"{100 * y:.1f} | {100 * diff:+.1f} | {100 * noise:.1f} | {verdict(claim.kind, diff, noise)} |")
     return "\n".join(lines) + "\n" if len(lines) > 2 else ""

@@ -10,22 +10,12 @@ the difference of two accuracies on n problems (an unpaired approximation; the p
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import tempfile
 
 from matplotlib.figure import Figure
 
-from evaluation.findings import findings_table
-
-_K_KEY = re.compile(r"(pass|maj)@(\d+)")
-
-
-def _ks(metrics: dict, kind: str) -> list[int]:
-    """Sorted k values for which `metrics` has `kind@k`."""
-    matches = (_K_KEY.fullmatch(key) for key in metrics)
-    return sorted(int(m.group(2)) for m in matches if m and m.group(1) == kind)
+from evaluation.findings import findings_table, metric_ks, two_se
 
 
 def _pct(value: float) -> str:
@@ -40,9 +30,9 @@ def _comparison(name: str, base: str, metric: str, ours: dict, theirs: dict) -> 
     verdict = "beat" if diff > 0 else "did not beat"
     clause = f"{name} {verdict} {base} on {metric} ({_pct(a)}% vs {_pct(b)}%, {diff:+.1f} points"
     if n > 0:
-        se = 100 * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
-        noise = "within" if abs(diff) <= 2 * se else "beyond"
-        clause += f"; {noise} 2 standard errors of {2 * se:.1f} points on {n} problems"
+        bound = 100 * two_se(a, b, n)
+        noise = "within" if abs(diff) <= bound else "beyond"
+        clause += f"; {noise} 2 standard errors of {bound:.1f} points on {n} problems"
     return clause + ")"
 
 
@@ -55,8 +45,8 @@ def markdown_table(metrics_by_model: dict[str, dict]) -> str:
     if not metrics_by_model:
         raise ValueError("metrics_by_model: empty")
     all_metrics = list(metrics_by_model.values())
-    maj_ks = sorted(set.intersection(*(set(_ks(m, "maj")) for m in all_metrics)))
-    pass_ks = sorted(set.intersection(*(set(_ks(m, "pass")) for m in all_metrics)))
+    maj_ks = sorted(set.intersection(*(set(metric_ks(m, "maj")) for m in all_metrics)))
+    pass_ks = sorted(set.intersection(*(set(metric_ks(m, "pass")) for m in all_metrics)))
     columns = ["top1", *(f"maj@{k}" for k in maj_ks), *(f"pass@{k}" for k in pass_ks), "sample_acc"]
     columns = [c for c in columns if all(c in m for m in all_metrics)]
     lines = [
@@ -86,7 +76,7 @@ def curves_rows(metrics_by_model: dict[str, dict]) -> list[dict]:
     """Rows {model, k, pass_at_k, maj_at_k} for every k a model has both metrics for."""
     rows = []
     for name, metrics in metrics_by_model.items():
-        for k in sorted(set(_ks(metrics, "pass")) & set(_ks(metrics, "maj"))):
+        for k in sorted(set(metric_ks(metrics, "pass")) & set(metric_ks(metrics, "maj"))):
             pass_k, maj_k = metrics[f"pass@{k}"], metrics[f"maj@{k}"]
             rows.append({"model": name, "k": k, "pass_at_k": pass_k, "maj_at_k": maj_k})
     return rows
@@ -172,7 +162,7 @@ def plot_passk_majk(results: dict[str, dict[str, dict]], path_png: str) -> None:
                 metrics = per_model.get(bench)
                 if metrics is None:
                     continue
-                ks = _ks(metrics, kind)
+                ks = metric_ks(metrics, kind)
                 ax.plot(ks, [100 * metrics[f"{kind}@{k}"] for k in ks], marker="o", label=name)
             ax.set_xscale("log", base=2)
             ax.set_xlabel("K")

@@ -29,11 +29,6 @@ def k3_kl(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
     return torch.exp(log_ratio) - log_ratio - 1
 
 
-def masked_sequence_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """(B, T) -> (B,): mean over each output's own tokens, the paper's 1/|o_i|."""
-    return (values * mask).sum(-1) / mask.sum(-1).clamp(min=1)
-
-
 def token_weights(mask: torch.Tensor, how: str) -> torch.Tensor:
     """(B, T) weights w with objective = sum(w * per_token) for aggregation `how` over the batch.
 

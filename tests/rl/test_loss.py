@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from rl.loss import grpo_loss, k3_kl, masked_sequence_mean, token_weights
+from rl.loss import grpo_loss, k3_kl, token_weights
 
 
 def test_k3_matches_hand_computation():
@@ -65,9 +65,10 @@ def test_gradient_is_the_papers_gradient_coefficient():
     assert torch.allclose(logp.grad, expected, atol=1e-6)
 
 
-def test_masked_sequence_mean_ignores_padding():
+def test_sequence_mean_weights_ignore_padding():
     values = torch.tensor([[1.0, 3.0, 100.0]])
-    assert masked_sequence_mean(values, torch.tensor([[1.0, 1.0, 0.0]])).item() == 2.0
+    weights = token_weights(torch.tensor([[1.0, 1.0, 0.0]]), "sequence_mean")  # the paper's 1/|o_i|, one output
+    assert (weights * values).sum().item() == 2.0
 
 
 def test_beta_without_reference_is_an_error():
