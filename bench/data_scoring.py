@@ -18,7 +18,7 @@ import numpy as np
 from data_selection.classifier import clean_text, score_shard, train_classifier
 from data_selection.config import ExecutorConfig, MineConfig, WebConfig
 from data_selection.executors import run_shards
-from data_selection.jsonl import write_jsonl_atomic
+from inputs.jsonl import write_jsonl_atomic
 from data_selection.shards import plan_shards
 from data_selection.synthetic_web import generate_web
 

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evaluation.benchmarks import load_benchmark  # noqa: E402
 from evaluation.grader import grade_many  # noqa: E402
 from evaluation.grading_pool import shared_pool  # noqa: E402
+from inputs.problems import read_problems  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -51,8 +51,8 @@ def items(limit: int) -> list[tuple[str, str]]:
         path = DATA / name / "test.jsonl"
         if not path.is_file():
             raise SystemExit(f"benchmark data absent: {path}")
-        for item in load_benchmark(str(path), name)[:limit]:
-            pairs += _variants(item["gold"], gsm8k)
+        for item in read_problems(str(path), name)[:limit]:
+            pairs += _variants(item["answer"], gsm8k)
     return pairs
 
 

@@ -19,7 +19,8 @@ from dataclasses import replace
 
 import torch
 
-from evaluation.prompts import gold_answer, synthetic_prompt
+from evaluation.prompts import plain_prompt, with_prompts
+from inputs.problems import normalize_all
 from evaluation.synthetic_problems import make_splits
 from pipeline.config import load_params
 from rl.grpo import train_grpo
@@ -57,7 +58,7 @@ def trl(model, tokenizer, problems, args, cfg) -> list[float]:
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    data = Dataset.from_list([{"prompt": synthetic_prompt(p["question"]), "gold": gold_answer(p["answer"])}
+    data = Dataset.from_list([{"prompt": p["prompt"], "gold": p["answer"]}
                               for p in problems[: args.questions * (args.steps + 1)]])
 
     def reward(completions, gold, **_):
@@ -98,9 +99,10 @@ def main() -> None:
     params = load_params(args.params)
     torch.set_num_threads(params.threads or torch.get_num_threads())
     args.model_cfg = params.model
-    train, _ = make_splits(params.world.problems, params.seed)
-    tokenizer = train_bpe([synthetic_prompt(q["question"]) + q["answer"] for q in train[:5000]],
+    raw, _ = make_splits(params.world.problems, params.seed)
+    tokenizer = train_bpe([plain_prompt(q["question"]) + q["answer"] for q in raw[:5000]],
                           params.tokenizer.vocab_size, params.tokenizer.min_frequency)
+    train = with_prompts(normalize_all(raw, "synthetic"), "plain")
     fresh = lambda: build_model(params.model, len(tokenizer), tokenizer.eos_token_id, tokenizer.pad_token_id, 0)  # noqa: E731
     ours_s = ours(fresh(), tokenizer, train, args, params.grpo)
     trl_s = trl(fresh(), tokenizer, train, args, params.grpo)

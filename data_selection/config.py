@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from inputs.hub import parse_hub_spec
+
 
 def _require_int(name: str, value: object, minimum: int) -> None:
     # bool is an int subclass: reject it so `true` in YAML is not read as 1.
@@ -123,12 +125,24 @@ class MineConfig:
 
 @dataclass(frozen=True)
 class DecontaminateConfig:
-    """Benchmark n-gram decontamination (paper: 10-gram match; 3..9-token texts matched whole)."""
+    """Benchmark n-gram decontamination (paper: 10-gram match; 3..9-token texts matched whole).
+
+    The paper's rule is ``min_coverage=0.0, boilerplate_df=0, match_answers=True`` (``paper()``);
+    the defaults depart from it as documented in ``data_selection/decontaminate.py``.
+    """
 
     ngram: int = 10  # window length in tokens for long benchmark texts
     min_ngram: int = 3  # shorter texts with at least this many tokens are matched as a whole
-    # Extra benchmarks from the Hugging Face hub, "name[:config]:split" (e.g. "openai/gsm8k:main:test");
-    # local JSONL benchmarks are stage arguments instead (paths live in dvc.yaml).
+    # Departure: a long benchmark text contaminates a page only when the page reproduces this share
+    # of its (non-boilerplate) tokens in place around a shared window; 0.0 is the paper (any one).
+    min_coverage: float = 0.9
+    # Departure: a window found in at least this many distinct benchmark texts (figure preambles,
+    # answer-format instructions) counts neither for nor against coverage; 0 = off (the paper).
+    boilerplate_df: int = 3
+    # Departure: bare final answers ("\\frac{1}{2}") are not matched; true is the paper's literal rule.
+    match_answers: bool = False
+    # Extra benchmarks from the Hugging Face hub, "hf:NAME[:CONFIG]@SPLIT" (inputs.hub), e.g.
+    # "hf:openai/gsm8k:main@test"; local JSONL benchmarks are stage arguments (paths live in dvc.yaml).
     hub_benchmarks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -136,24 +150,42 @@ class DecontaminateConfig:
         _require_int("min_ngram", self.min_ngram, 1)
         if self.min_ngram > self.ngram:
             raise ValueError(f"min_ngram: must be <= ngram ({self.ngram}), got {self.min_ngram}")
+        _require_fraction("min_coverage", self.min_coverage)
+        _require_int("boilerplate_df", self.boilerplate_df, 0)
+        if self.boilerplate_df == 1:  # every window is in one text: all would be boilerplate
+            raise ValueError("boilerplate_df: must be 0 (off) or >= 2, got 1")
+        if not isinstance(self.match_answers, bool):
+            raise ValueError(f"match_answers: must be true or false, got {self.match_answers!r}")
         for spec in self.hub_benchmarks:
-            if not isinstance(spec, str) or spec.count(":") not in (1, 2):
-                raise ValueError(f"hub_benchmarks: expected 'name[:config]:split', got {spec!r}")
+            try:
+                parse_hub_spec(spec if isinstance(spec, str) else "")
+            except ValueError:
+                raise ValueError(f"hub_benchmarks: expected 'hf:NAME[:CONFIG]@SPLIT', got {spec!r}") from None
+
+    @classmethod
+    def paper(cls, ngram: int = 10, min_ngram: int = 3) -> "DecontaminateConfig":
+        """The paper's literal rule: any one shared window; final answers matched too."""
+        return cls(ngram=ngram, min_ngram=min_ngram, min_coverage=0.0, boilerplate_df=0, match_answers=True)
 
 
 @dataclass(frozen=True)
 class IngestConfig:
-    """Reading real crawl files (WARC, WET, JSONL, parquet) into pages; not in the paper."""
+    """Reading crawl files (WARC, WET, ARC, JSONL, parquet) and hub datasets into pages; not in the paper."""
 
     min_chars: int = 200  # pages whose extracted text is shorter are dropped as "empty"
     max_bytes: int = 5_000_000  # records larger than this are dropped as "huge" (not parsed)
     keep_math_markup: bool = True  # MathJax/KaTeX/MathML/$..$ become LaTeX in the text
+    # WARC records whose WARC-Block-Digest does not match are dropped as "bad_digest" (a wrong
+    # Content-Length that lands on a record boundary by chance, corrupt bytes); false only for
+    # archives from a writer known to record wrong digests.
+    verify_digests: bool = True
 
     def __post_init__(self) -> None:
         _require_int("min_chars", self.min_chars, 0)
         _require_int("max_bytes", self.max_bytes, 1)
-        if not isinstance(self.keep_math_markup, bool):
-            raise ValueError(f"keep_math_markup: must be true or false, got {self.keep_math_markup!r}")
+        for name in ("keep_math_markup", "verify_digests"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: must be true or false, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)

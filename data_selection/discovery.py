@@ -11,15 +11,21 @@ Which proposals are accepted comes from the annotation file (a versioned YAML in
   ratio is at least ``path_accept_ratio`` (a departure: the paper's annotators were people);
 - ``accepted: [host/prefix, ...]``: exactly the listed paths are accepted, once their domain is
   discovered. A person fills it from the proposals the `mine` stage writes each run.
+
+The statistics are counts per (host, path prefix): mining workers count their shard's pages with
+``prefix_counts`` and the driver sums the tables with a polars group-by (``merge_counts``), so
+discovery never needs a list of pages.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 from urllib.parse import urlsplit
 
+import numpy as np
+import polars as pl
 import yaml
 
 AUTO = "auto"
@@ -49,7 +55,7 @@ def load_annotation(path: str | Path) -> tuple[str, ...] | None:
     return tuple(v.strip().lower().rstrip("/") for v in value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Proposal:
     """A path prefix of a math-related domain, with how much of it the round collected."""
 
@@ -67,25 +73,36 @@ class Proposal:
         return f"{self.domain}{self.prefix}".lower()
 
 
-def discover_domains(domains: list[str], collected: list[bool], min_ratio: float) -> list[str]:
+def prefix_counts(hosts: Sequence[str] | pl.Series, prefixes: Sequence[str] | pl.Series,
+                  collected: Sequence[bool] | np.ndarray) -> pl.DataFrame:
+    """Pages and collected pages per (host, prefix): what a shard worker sends up instead of pages."""
+    frame = pl.DataFrame({"host": pl.Series(hosts, dtype=pl.Utf8), "prefix": pl.Series(prefixes, dtype=pl.Utf8),
+                          "hit": pl.Series(np.asarray(collected, dtype=bool), dtype=pl.Boolean)})
+    return frame.group_by(["host", "prefix"]).agg(pl.len().cast(pl.Int64).alias("pages"),
+                                                  pl.col("hit").sum().cast(pl.Int64).alias("collected"))
+
+
+def merge_counts(tables: Sequence[str | Path | pl.DataFrame]) -> pl.DataFrame:
+    """Sum per-shard ``prefix_counts`` tables (frames or parquet files) into one for the pool."""
+    frames = [pl.scan_parquet(t) if isinstance(t, (str, Path)) else t.lazy() for t in tables]
+    if not frames:
+        return prefix_counts([], [], [])
+    return (pl.concat(frames).group_by(["host", "prefix"])
+            .agg(pl.col("pages").sum(), pl.col("collected").sum()).collect())
+
+
+def discover_domains(counts: pl.DataFrame, min_ratio: float) -> list[str]:
     """Domains with MORE than ``min_ratio`` of their pages collected (the paper's >10%), sorted."""
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for domain, hit in zip(domains, collected):
-        totals[domain][0] += 1
-        totals[domain][1] += hit
-    return sorted(d for d, (n, c) in totals.items() if c / n > min_ratio)
+    per_host = counts.group_by("host").agg(pl.col("pages").sum(), pl.col("collected").sum())
+    hosts, pages, hits = (per_host[c].to_list() for c in ("host", "pages", "collected"))
+    return sorted(h for h, n, c in zip(hosts, pages, hits) if c / n > min_ratio)
 
 
-def propose_paths(domains: list[str], prefixes: list[str], collected: list[bool],
-                  discovered: list[str]) -> list[Proposal]:
+def propose_paths(counts: pl.DataFrame, discovered: list[str]) -> list[Proposal]:
     """Every prefix inside a discovered domain with its page and collected counts, sorted."""
-    wanted = set(discovered)
-    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for domain, prefix, hit in zip(domains, prefixes, collected):
-        if domain in wanted:
-            counts[(domain, prefix)][0] += 1
-            counts[(domain, prefix)][1] += hit
-    return [Proposal(d, p, n, c) for (d, p), (n, c) in sorted(counts.items())]
+    inside = counts.filter(pl.col("host").is_in(list(discovered)))
+    rows = zip(*(inside[c].to_list() for c in ("host", "prefix", "pages", "collected")))
+    return sorted(Proposal(d, p, n, c) for d, p, n, c in rows)
 
 
 def accept(proposals: list[Proposal], annotation: tuple[str, ...] | None, min_ratio: float) -> list[Proposal]:

@@ -6,33 +6,98 @@ which executor ran it or how work was scheduled (a test checks Ray against local
 
 - ``local`` with ``workers: 1`` runs inline (no pool: cheapest for the small default);
   more workers use a spawn-based process pool (spawn, not fork: the stage process may already
-  hold threads from torch or fastText).
+  hold threads from torch or fastText). The pool is kept for the life of the process, as Ray
+  keeps its workers: a stage runs several passes (dedup: signatures, URL partitions, bucket
+  partitions, ...; mine: four per round), and a fresh spawn per pass would re-import the stage
+  each time.
 - ``ray`` calls ``ray.init`` with ``address=None`` (ray.init itself connects to ``RAY_ADDRESS``
   when set, else starts a local instance with ``workers`` CPUs, no dashboard, usage stats off
-  and a capped object store). On a cluster, shard paths must be on storage every node sees.
+  and a capped object store). On a cluster, shard paths and the stages' work directories must
+  be on storage every node sees.
+
+Every call also reports the peak resident set size of the process that ran it
+(``peak_rss_mb``), so a stage can say how much memory its workers needed (``PeakRss``).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import resource
+import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any, Callable, Sequence
 
 from data_selection.config import ExecutorConfig
 
 
-def _call(packed: tuple[Callable[..., Any], Any, tuple]) -> Any:
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MiB.
+
+    Linux's ``VmHWM`` (the high-water mark of this program image) rather than ``ru_maxrss``:
+    ``ru_maxrss`` survives ``exec``, so a spawned worker would report the RSS its parent had when
+    it forked. Elsewhere ``ru_maxrss`` (KiB on Linux, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+@dataclass
+class PeakRss:
+    """Largest peak RSS (MiB) of the processes that ran shard calls (inline: the stage itself)."""
+
+    worker_mb: float = 0.0
+
+    def observe(self, mb: float) -> None:
+        self.worker_mb = max(self.worker_mb, mb)
+
+
+def _measured(fn: Callable[..., Any], item: Any, args: tuple) -> tuple[Any, float]:
+    result = fn(item, *args)
+    return result, peak_rss_mb()
+
+
+def _call(packed: tuple[Callable[..., Any], Any, tuple]) -> tuple[Any, float]:
     fn, item, args = packed
-    return fn(item, *args)
+    return _measured(fn, item, args)
 
 
-def run_local(fn: Callable[..., Any], items: Sequence[Any], args: tuple, workers: int) -> list[Any]:
-    """``[fn(item, *args) for item in items]``, on up to ``workers`` processes, in order."""
-    if workers == 1 or len(items) <= 1:
-        return [fn(item, *args) for item in items]
-    with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=get_context("spawn")) as pool:
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    if workers not in _POOLS:
+        _POOLS[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    return _POOLS[workers]
+
+
+@atexit.register
+def shutdown_pools() -> None:
+    """Stop the kept local pools (at exit; tests may call it to start from fresh workers)."""
+    while _POOLS:
+        _POOLS.popitem()[1].shutdown(wait=True, cancel_futures=True)
+
+
+def run_local(fn: Callable[..., Any], items: Sequence[Any], args: tuple, workers: int) -> list[tuple[Any, float]]:
+    """``[(fn(item, *args), peak MiB) for item in items]``, on up to ``workers`` processes, in order."""
+    if workers == 1:
+        return [_measured(fn, item, args) for item in items]
+    pool = _pool(workers)
+    try:
         return list(pool.map(_call, [(fn, item, args) for item in items]))
+    except BrokenProcessPool:
+        _POOLS.pop(workers, None)  # a worker died (e.g. killed for memory): the next call starts afresh
+        raise
 
 
 def _ensure_ray(cfg: ExecutorConfig) -> Any:
@@ -48,22 +113,26 @@ def _ensure_ray(cfg: ExecutorConfig) -> Any:
     return ray
 
 
-def _call_unpacked(fn: Callable[..., Any], item: Any, args: tuple) -> Any:
-    return fn(item, *args)
-
-
-def run_ray(fn: Callable[..., Any], items: Sequence[Any], args: tuple, cfg: ExecutorConfig) -> list[Any]:
+def run_ray(fn: Callable[..., Any], items: Sequence[Any], args: tuple, cfg: ExecutorConfig) -> list[tuple[Any, float]]:
     """The same calls as ``run_local``, as Ray tasks; results come back in item order."""
     ray = _ensure_ray(cfg)
-    remote = ray.remote(_call_unpacked)
+    remote = ray.remote(_measured)
     # One copy of the shared arguments in the object store; Ray resolves a top-level ref
     # argument before the task runs, so each task sees the tuple itself.
     args_ref = ray.put(args)
     return ray.get([remote.remote(fn, item, args_ref) for item in items])
 
 
-def run_shards(fn: Callable[..., Any], items: Sequence[Any], args: tuple, cfg: ExecutorConfig) -> list[Any]:
-    """Dispatch on ``cfg.kind``; ``fn`` must be a module-level function (it is pickled)."""
-    if cfg.kind == "ray":
-        return run_ray(fn, items, args, cfg)
-    return run_local(fn, items, args, cfg.workers)
+def run_shards(fn: Callable[..., Any], items: Sequence[Any], args: tuple, cfg: ExecutorConfig,
+               peak: PeakRss | None = None) -> list[Any]:
+    """Dispatch on ``cfg.kind``; ``fn`` must be a module-level function (it is pickled).
+
+    ``peak``, when given, records the largest peak RSS among the processes that ran the calls.
+    """
+    if not items:
+        return []
+    measured = run_ray(fn, items, args, cfg) if cfg.kind == "ray" else run_local(fn, items, args, cfg.workers)
+    if peak is not None:
+        for _, mb in measured:
+            peak.observe(mb)
+    return [result for result, _ in measured]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from data_selection.jsonl import parse_record
+from inputs.jsonl import parse_record
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from evaluation.prompts import PROMPT_STYLES
+from evaluation.prompts import EVAL_STYLES
 
 BACKENDS = ("hf", "vllm")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -33,7 +33,7 @@ class BenchmarkConfig:
     """One benchmark to evaluate; `name` matches a `--benchmark NAME PATH` of the stage."""
 
     name: str = "synthetic"
-    prompt: str = "synthetic"  # one of PROMPT_STYLES (see evaluation.prompts)
+    prompt: str = "model"  # one of EVAL_STYLES; "model": the format the model was trained with (evaluation.prompts)
     n_problems: int = 500  # first N problems; 0 = all
     n_samples: int = 8  # samples per problem for pass@k / maj@k; paper Fig. 7: up to 64
     greedy_max_new_tokens: int = 72  # token budget of the greedy (top-1) pass; paper: 1024
@@ -42,8 +42,8 @@ class BenchmarkConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.replace("-", "").replace("_", "").isalnum():
             raise ValueError(f"name: must be letters, digits, '-' or '_', got {self.name!r}")
-        if self.prompt not in PROMPT_STYLES:
-            raise ValueError(f"prompt: must be one of {PROMPT_STYLES}, got {self.prompt!r}")
+        if self.prompt not in EVAL_STYLES:
+            raise ValueError(f"prompt: must be one of {EVAL_STYLES}, got {self.prompt!r}")
         _check_positive_ints(self, ("n_samples", "greedy_max_new_tokens", "max_new_tokens"))
         if not _is_int(self.n_problems) or self.n_problems < 0:
             raise ValueError(

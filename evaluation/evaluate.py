@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from evaluation.config import BenchmarkConfig, EvaluateConfig
@@ -21,6 +22,15 @@ from evaluation.grader import Grade, grade_many
 from evaluation.metrics import ProblemOutcome, summarize
 from evaluation.prompts import build_prompt
 from evaluation.voting import vote_keys_many
+
+
+@dataclass(frozen=True)
+class Prompting:
+    """What prompt styles need from the model: the format it was trained with (for `model`) and
+    its tokenizer (for `chat`); both None for few-shot and plain styles."""
+
+    model_format: str | None = None
+    tokenizer: Any = None
 
 
 def select_problems(problems: list[dict], n_problems: int) -> list[dict]:
@@ -47,7 +57,7 @@ def _records(
 ) -> list[dict[str, Any]]:
     return [
         {"benchmark": name, "id": item["id"], "mode": mode, "index": i, "completion": c,
-         "extracted": g.extracted, "method": g.method, "gold": item["gold"],
+         "extracted": g.extracted, "method": g.method, "gold": item["answer"],
          "correct": g.correct, "strict": g.strict, "error": g.error}
         for i, (c, g) in enumerate(zip(completions, grades, strict=True))
     ]
@@ -69,13 +79,16 @@ def _breakdown(
 
 
 def evaluate_benchmark(
-    backend: Backend, items: list[dict], bench: BenchmarkConfig, cfg: EvaluateConfig, seed: int
+    backend: Backend, items: list[dict], bench: BenchmarkConfig, cfg: EvaluateConfig, seed: int,
+    prompting: Prompting | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, float]]:
     """(metrics, per-sample records, timing) of one benchmark of normalised records."""
     chosen = select_problems(items, bench.n_problems)
     if not chosen:
         raise ValueError(f"benchmark {bench.name}: empty; nothing to evaluate")
-    prompts = [build_prompt(bench.prompt, item["question"]) for item in chosen]
+    prompting = prompting or Prompting()
+    prompts = [build_prompt(bench.prompt, item["question"], model_format=prompting.model_format,
+                            tokenizer=prompting.tokenizer) for item in chosen]
     greedy, greedy_s, greedy_tps = _timed(
         backend, prompts, seed, n=1, temperature=0.0, top_p=1.0,
         max_new_tokens=bench.greedy_max_new_tokens,
@@ -87,7 +100,7 @@ def evaluate_benchmark(
     )
     t0 = time.perf_counter()
     flat = [c for per in greedy for c in per] + [c for per in sampled for c in per]
-    golds = [i["gold"] for i in chosen] + [i["gold"] for i in chosen for _ in range(bench.n_samples)]
+    golds = [i["answer"] for i in chosen] + [i["answer"] for i in chosen for _ in range(bench.n_samples)]
     grades = grade_many(flat, golds, workers=cfg.grading_workers, timeout=cfg.grading_timeout)
     g_grades, s_grades = grades[: len(chosen)], grades[len(chosen) :]
     per_sample = [s_grades[i * bench.n_samples : (i + 1) * bench.n_samples] for i in range(len(chosen))]
@@ -116,7 +129,8 @@ def evaluate_benchmark(
 
 
 def evaluate(
-    backend: Backend, benchmarks: dict[str, list[dict]], cfg: EvaluateConfig, seed: int
+    backend: Backend, benchmarks: dict[str, list[dict]], cfg: EvaluateConfig, seed: int,
+    prompting: Prompting | None = None,
 ) -> tuple[dict[str, dict], list[dict[str, Any]], dict[str, dict]]:
     """Evaluate every benchmark of `cfg.benchmarks` on the normalised records in `benchmarks`.
 
@@ -131,7 +145,7 @@ def evaluate(
         if bench.name not in benchmarks:
             raise ValueError(f"benchmarks: no data given for benchmark {bench.name!r}")
         before = getattr(backend, "truncated_prompts", 0)
-        m, r, t = evaluate_benchmark(backend, benchmarks[bench.name], bench, cfg, seed + 2 * index)
+        m, r, t = evaluate_benchmark(backend, benchmarks[bench.name], bench, cfg, seed + 2 * index, prompting)
         m["truncated_prompts"] = getattr(backend, "truncated_prompts", 0) - before
         metrics[bench.name], timing[bench.name] = m, t
         records += r

@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from inputs.latex import last_boxed
+
 MAX_CHARS = 10_000
 MAX_ANSWER_CHARS = 1_000
 STRICT_METHODS = ("hash", "boxed", "answer_is")
@@ -33,7 +35,6 @@ _NUMBER = r"(?:(?<![\w)])[-+])?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|(?:(?<
 _NUMBER_RE = re.compile(_NUMBER)
 _HASH_LINE_RE = re.compile(r"^[ \t]*####[ \t]*(.*)$", re.MULTILINE)
 _ANSWER_IS_RE = re.compile(r"(?:final )?answer is[:\s]*", re.IGNORECASE)
-_BOX_OPEN_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _STOPS = ("\nQuestion:", "\nProblem:")
 # Prose test for bare answers: LaTeX commands and \text{...} groups are not words.
 _LATEX_TEXT_RE = re.compile(r"\\(?:text|mbox|mathrm|textbf)\{[^{}]*\}|\\[A-Za-z]+")
@@ -54,30 +55,6 @@ class Extraction:
     def strict(self) -> bool:
         """True when the answer came from an explicit answer format (rules 1-3)."""
         return self.method in STRICT_METHODS
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last balanced `\\boxed{...}` / `\\fbox{...}`, or None; one linear pass.
-
-    "Last" is by opening position, so `\\boxed{a \\boxed{b}}` gives "b" and an unbalanced
-    (truncated) final box falls back to the previous balanced one.
-    """
-    opens = {m.end() - 1: m.start() for m in _BOX_OPEN_RE.finditer(text)}
-    if not opens:
-        return None
-    stack: list[int] = []
-    best: tuple[int, int, int] | None = None  # (box start, content start, content end)
-    first = min(opens)
-    for i in range(first, len(text)):
-        char = text[i]
-        if char == "{":
-            stack.append(i)
-        elif char == "}" and stack:
-            opened = stack.pop()
-            start = opens.get(opened)
-            if start is not None and (best is None or start > best[0]):
-                best = (start, opened + 1, i)
-    return None if best is None else text[best[1] : best[2]].strip()
 
 
 def _first_number(text: str) -> str | None:

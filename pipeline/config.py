@@ -24,6 +24,8 @@ from data_selection.config import (
     WebConfig,
 )
 from evaluation.config import EvaluateConfig
+from evaluation.prompts import FORMATS
+from inputs.config import DataConfig
 from evaluation.synthetic_problems import ProblemsConfig
 from rl.config import GRPOConfig, IterativeConfig, RewardModelConfig
 from training.config import ModelConfig, PretrainConfig, SFTConfig, TokenizerConfig
@@ -49,6 +51,8 @@ class Params:
 
     seed: int  # one seed for every stage; each stage derives its own streams from it
     threads: int  # torch intra-op threads on CPU (0 = torch's default)
+    prompt: str  # prompt format of SFT, RL, reward-model data and evaluation (evaluation.prompts.FORMATS)
+    data: DataConfig  # where each input comes from: synthetic world or real files (inputs/config.py)
     world: WorldConfig
     dedup: DedupConfig
     mine: MineConfig
@@ -63,6 +67,13 @@ class Params:
     reward_model: RewardModelConfig
     iterative: IterativeConfig
     evaluate: EvaluateConfig
+
+    def __post_init__(self) -> None:
+        if self.prompt not in FORMATS:
+            raise ValueError(f"prompt: must be one of {list(FORMATS)}, got {self.prompt!r}")
+        if self.prompt == "chat" and self.tokenizer.pretrained is None:
+            raise ValueError("prompt: 'chat' needs a pretrained tokenizer with a chat template "
+                             "(tokenizer.pretrained is null; use 'plain' or 'cot')")
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from data_selection.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic
-from evaluation.benchmarks import normalize_all
-from evaluation.evaluate import evaluate
+from evaluation.evaluate import Prompting, evaluate
 from evaluation.generation import make_backend
+from evaluation.prompts import read_format
 from evaluation.report import curves_rows
+from inputs.jsonl import write_json_atomic, write_jsonl_atomic
+from inputs.problems import read_problems, skip_counts
 from pipeline import stage
 
 
@@ -33,10 +34,12 @@ def main(argv: list[str] | None = None) -> None:
         if bench.name not in paths:
             raise ValueError(f"evaluate.benchmarks: {bench.name!r} has no --benchmark {bench.name} PATH (dvc.yaml)")
         skipped: Counter[str] = Counter()
-        data[bench.name], _ = normalize_all(read_jsonl(stage.require_file(paths[bench.name]), skipped), bench.name)
-        malformed[bench.name] = sum(skipped.values())
-    backend = make_backend(cfg.backend, str(stage.require_file(args.model)), cfg.batch_size, cfg.dtype, params.seed)
-    metrics, records, timing = evaluate(backend, data, cfg, params.seed)
+        data[bench.name] = read_problems(str(stage.require_file(paths[bench.name])), bench.name, skipped)
+        malformed[bench.name] = skipped["bad_json"] + skipped["not_object"] + sum(skip_counts(skipped).values())
+    model_dir = str(stage.require_file(args.model))
+    prompting = Prompting(read_format(model_dir), _chat_tokenizer(model_dir, cfg))
+    backend = make_backend(cfg.backend, model_dir, cfg.batch_size, cfg.dtype, params.seed)
+    metrics, records, timing = evaluate(backend, data, cfg, params.seed, prompting)
     for name in metrics:
         metrics[name]["malformed_lines"] = malformed[name]
     write_jsonl_atomic(args.samples, records)
@@ -51,6 +54,15 @@ def main(argv: list[str] | None = None) -> None:
     for name, flat in metrics.items():
         stage.log.info("evaluate %s on %s: %s", args.model, name,
                        {k: round(v, 4) for k, v in flat.items() if isinstance(v, (int, float))})
+
+
+def _chat_tokenizer(model_dir: str, cfg):
+    """The model's tokenizer when a benchmark's prompt may need its chat template, else None."""
+    if not any(b.prompt in ("chat", "model") for b in cfg.benchmarks):
+        return None
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_dir)
 
 
 if __name__ == "__main__":

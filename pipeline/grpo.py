@@ -16,7 +16,10 @@ from transformers import AutoModelForTokenClassification
 
 from pipeline import stage
 from pipeline.reward_model import read_examples
-from pipeline.train_common import add_output_args, file_digest, fingerprint, finish, load_tokenizer, read_problems
+from evaluation.prompts import with_prompts
+from inputs.problems import read_problems
+from pipeline.train_common import (add_output_args, check_init_format, file_digest, fingerprint, finish,
+                                   load_tokenizer, malformed, source_counts)
 from rl.grpo import train_grpo
 from rl.iterative import IterativeSetup, iterative_rl
 from rl.methods import METHODS, get_method
@@ -35,7 +38,7 @@ def load_reward_model(path: str | None, method: str, dtype: str):
 def main(argv: list[str] | None = None) -> None:
     p = stage.parser(__doc__)
     p.add_argument("--method", required=True, choices=sorted(METHODS), help="RL method (rl/methods.py)")
-    p.add_argument("--train", required=True, help="input: RL questions (JSONL, GSM8K layout)")
+    p.add_argument("--train", required=True, help="input: RL questions (JSONL, the normalised layout of inputs.problems)")
     p.add_argument("--init", required=True, help="input: policy to start from (also pi_ref)")
     p.add_argument("--reward-model", help="input: reward model directory (methods with an ORM or PRM reward)")
     p.add_argument("--rm-data", help="input: the reward model's training data (iterative RL's replay history)")
@@ -45,12 +48,14 @@ def main(argv: list[str] | None = None) -> None:
     method = get_method(args.method)
     cfg = params.grpo if method.kl else replace(params.grpo, beta=0.0)  # Online RFT: no KL (Table 10)
     tokenizer = load_tokenizer(args.init)
+    check_init_format(args.init, params.prompt)
     policy = load_model(str(stage.require_file(args.init)), params.model.dtype)
     rm = None if method.reward == "rule" else load_reward_model(args.reward_model, args.method, params.model.dtype)
     skipped: Counter[str] = Counter()
-    problems = read_problems(args.train, skipped)
+    problems = with_prompts(read_problems(str(stage.require_file(args.train)), "rl", skipped), params.prompt, tokenizer)
     inputs = [args.train, args.init] + [x for x in (args.reward_model, args.rm_data) if x]
-    fp = fingerprint(cfg, method, params.reward_model, params.iterative, params.seed, *map(file_digest, inputs))
+    fp = fingerprint(cfg, method, params.reward_model, params.iterative, params.prompt, params.seed,
+                     *map(file_digest, inputs))
     ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every, fp)
     if method.iterative:
         if args.rm_data is None:
@@ -68,7 +73,9 @@ def main(argv: list[str] | None = None) -> None:
         last = train_grpo(policy, ref, tokenizer, problems, cfg, method.advantage, scorer, params.seed, logger, ckpt)
         last = {**last, "steps": cfg.steps}
     finish(args, policy, tokenizer, logger, ckpt,
-           {**last, "processes": PartialState().num_processes, "malformed_lines": dict(skipped)})
+           {**last, "processes": PartialState().num_processes, "questions_by_source": source_counts(problems),
+            "malformed_lines": malformed(skipped)},
+           prompt_format=params.prompt)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from data_selection.jsonl import read_jsonl
+from inputs.jsonl import count_by, read_jsonl
 from pipeline import stage
 from pipeline.train_common import add_output_args, file_digest, fingerprint, finish, load_tokenizer
 from training.checkpoint import Checkpointer
@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
                  logger, ckpt, "pretrain")
     finish(args, model, tokenizer, logger, ckpt, {"final_loss": last.get("loss"), "chunks": len(chunks),
                                      "tokens": int(chunks.numel()), "parameters": count_parameters(model),
-                                     "steps": cfg.steps, "malformed_lines": dict(skipped)})
+                                     "steps": cfg.steps, "malformed_lines": dict(skipped),
+                                     "pages_by_source": count_by(args.corpus, "source", missing="synthetic")})
 
 
 if __name__ == "__main__":

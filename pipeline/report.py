@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import os
 
-from data_selection.jsonl import write_text_atomic
 from evaluation.findings import ROLES
+from evaluation.provenance import provenance_markdown
 from evaluation.report import markdown_report, plot_passk_majk
+from inputs.jsonl import write_text_atomic
 from pipeline import stage
 from pipeline.stage import require_file
 
@@ -20,12 +21,17 @@ def main(argv: list[str] | None = None) -> None:
                    help="a model's name and its evaluation metrics; the first is the baseline (repeatable)")
     p.add_argument("--role", nargs=2, action="append", default=[], metavar=("ROLE", "NAME"),
                    help=f"the model NAME plays ROLE ({', '.join(ROLES)}) in the paper's findings (repeatable)")
+    p.add_argument("--data", nargs=2, action="append", default=[], metavar=("STAGE", "METRICS_JSON"),
+                   help="a data stage's metrics (seed, dedup, mine, decontaminate, problems@sft, problems@rl), "
+                        "for the report's Data section (repeatable)")
     p.add_argument("--markdown", required=True, help="output: report tables (Markdown)")
     p.add_argument("--png", required=True, help="output: pass@K and maj@K vs K per benchmark (PNG)")
     args = p.parse_args(argv)
     stage.setup(args.params)
     results = {name: json.loads(require_file(path).read_text()) for name, path in args.model}
     text = markdown_report(results, os.path.basename(args.png), dict(args.role))
+    if args.data:
+        text += "\n" + provenance_markdown({name: json.loads(require_file(path).read_text()) for name, path in args.data})
     write_text_atomic(args.markdown, text)
     plot_passk_majk(results, args.png)
     print(text)

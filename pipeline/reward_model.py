@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from data_selection.jsonl import read_jsonl
+from inputs.jsonl import read_jsonl
 from pipeline import stage
 from pipeline.train_common import add_output_args, file_digest, fingerprint, finish, load_tokenizer
 from rl.reward_model import RMExample, build_reward_model, heldout_metrics, rm_loss_fn

@@ -7,9 +7,11 @@ from collections import Counter
 
 import torch
 
-from data_selection.jsonl import write_json_atomic, write_jsonl_atomic
+from inputs.jsonl import write_json_atomic, write_jsonl_atomic
 from pipeline import stage
-from pipeline.train_common import load_tokenizer, read_problems
+from evaluation.prompts import with_prompts
+from inputs.problems import read_problems
+from pipeline.train_common import check_init_format, load_tokenizer, malformed, source_counts
 from rl.rm_data import sample_solutions, split_heldout, to_record
 from rl.shepherd import outcome_examples, shepherd_examples
 from training.model import load_model
@@ -17,7 +19,7 @@ from training.model import load_model
 
 def main(argv: list[str] | None = None) -> None:
     p = stage.parser(__doc__)
-    p.add_argument("--train", required=True, help="input: training problems (JSONL, GSM8K layout)")
+    p.add_argument("--train", required=True, help="input: RL questions (JSONL, the normalised layout of inputs.problems)")
     p.add_argument("--policy", required=True, help="input: policy that samples and completes (the SFT model)")
     p.add_argument("--out-dir", required=True, help="output: directory with orm/ and prm/ train.jsonl, heldout.jsonl")
     p.add_argument("--metrics", required=True, help="output: label statistics (JSON)")
@@ -25,9 +27,10 @@ def main(argv: list[str] | None = None) -> None:
     params = stage.setup(args.params)
     cfg = params.reward_model
     tokenizer = load_tokenizer(args.policy)
+    check_init_format(args.policy, params.prompt)
     policy = load_model(str(stage.require_file(args.policy)), params.model.dtype)
     skipped: Counter[str] = Counter()
-    problems = read_problems(args.train, skipped)
+    problems = with_prompts(read_problems(str(stage.require_file(args.train)), "rl", skipped), params.prompt, tokenizer)
     # A seeded slice of the training questions, drawn apart from GRPO's per-step draws.
     order = torch.randperm(len(problems), generator=torch.Generator().manual_seed(params.seed + 17)).tolist()
     chosen = [problems[i] for i in order[: cfg.n_questions]]
@@ -38,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
         "prm": shepherd_examples(policy, tokenizer, solutions, cfg.shepherd_rollouts, cfg.max_new_tokens,
                                  cfg.temperature, params.seed, cfg.shepherd_soft),
     }
-    metrics: dict[str, float] = {"solutions": len(solutions), "malformed_lines": sum(skipped.values())}
+    metrics: dict = {"solutions": len(solutions), "questions_by_source": source_counts(chosen),
+                     "malformed_lines": malformed(skipped)}
     for kind, examples in kinds.items():
         train, held = split_heldout(examples, cfg.heldout_frac, params.seed)
         write_jsonl_atomic(f"{args.out_dir}/{kind}/train.jsonl", map(to_record, train))

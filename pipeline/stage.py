@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from inputs.config import missing_benchmarks, missing_inputs
 from pipeline.config import ConfigError, Params, load_params
 
 log = logging.getLogger("pipeline")
@@ -27,11 +28,25 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 def setup(params_path: str) -> Params:
-    """Logging, strict params, seeds and torch threads, in that order."""
+    """Logging, strict params, real inputs present, seeds and torch threads, in that order.
+
+    Every stage checks every real input the params name, so `dvc repro` stops at its first
+    stage, before any work, with one line naming the param and the path."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     params = load_params(params_path)
+    missing = missing_inputs(params.data)
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise ConfigError(f"{Path(params_path).name}: {missing[0]}{more}")
     seed_everything(params.seed, params.threads)
     return params
+
+
+def require_benchmarks(params: Params, params_path: str) -> None:
+    """For the stages that read the benchmark files: each must exist (one line naming the param)."""
+    missing = missing_benchmarks(params.data)
+    if missing:
+        raise ConfigError(f"{Path(params_path).name}: {missing[0]}")
 
 
 def seed_everything(seed: int, threads: int) -> None:

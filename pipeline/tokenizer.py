@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from data_selection.jsonl import read_jsonl
-from evaluation.prompts import synthetic_prompt
+from inputs.jsonl import read_jsonl
+from evaluation.prompts import format_prompt, training_target
+from inputs.problems import read_problems
 from pipeline import stage
 from training.tokenizer import ensure_pad, train_bpe
 
@@ -13,7 +14,7 @@ from training.tokenizer import ensure_pad, train_bpe
 def main(argv: list[str] | None = None) -> None:
     p = stage.parser(__doc__)
     p.add_argument("--corpus", required=True, help="input: decontaminated corpus (JSONL)")
-    p.add_argument("--train", required=True, help="input: SFT problems (JSONL, GSM8K layout)")
+    p.add_argument("--train", required=True, help="input: SFT problems (JSONL, the normalised layout of inputs.problems)")
     p.add_argument("--out", required=True, help="output: tokenizer directory (AutoTokenizer format)")
     args = p.parse_args(argv)
     params = stage.setup(args.params)
@@ -25,8 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         skipped: Counter[str] = Counter()
         # The tokenizer must cover both corpora: pretraining pages and the SFT/RL format.
-        texts = [page["text"] for page in read_jsonl(args.corpus, skipped)]
-        texts += [synthetic_prompt(q["question"]) + q["answer"] for q in read_jsonl(args.train, skipped)]
+        texts = [page["text"] for page in read_jsonl(args.corpus, skipped) if isinstance(page.get("text"), str)]
+        texts += [format_prompt(params.prompt, q["question"]) + training_target(q, params.prompt)
+                  for q in read_problems(str(stage.require_file(args.train)), "sft", skipped)]
         if not texts:
             raise ValueError(f"{args.corpus} and {args.train} hold no text to train a tokenizer on")
         tokenizer = train_bpe(texts, cfg.vocab_size, cfg.min_frequency)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from collections import Counter
 from pathlib import Path
 
 from accelerate import PartialState
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from data_selection.jsonl import read_jsonl, write_json_atomic
+from evaluation.prompts import read_format, record_format
+from inputs.jsonl import write_json_atomic
 from pipeline import stage
 from training.checkpoint import Checkpointer
 from training.model import count_parameters
@@ -27,14 +27,15 @@ def add_output_args(p: argparse.ArgumentParser) -> None:
 
 
 def finish(args: argparse.Namespace, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
-           logger: StepLogger, checkpointer: Checkpointer, metrics: dict) -> None:
+           logger: StepLogger, checkpointer: Checkpointer, metrics: dict, prompt_format: str | None = None) -> None:
     """Close the logs, save the model, then drop the checkpoints and write the final metrics.
 
+    `prompt_format` is recorded in the model directory (evaluation's `model` prompt reads it).
     Under `accelerate launch` only the main process writes; the others have nothing to add."""
     logger.close()
     if not PartialState().is_main_process:
         return
-    save_model(model, tokenizer, args.out)
+    save_model(model, tokenizer, args.out, prompt_format)
     checkpointer.clear()
     write_json_atomic(args.metrics, metrics)
 
@@ -43,11 +44,14 @@ def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
     return AutoTokenizer.from_pretrained(stage.require_file(path))
 
 
-def save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out: str) -> None:
-    """Model and tokenizer in one directory, so every later stage loads from a single path."""
+def save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out: str,
+               prompt_format: str | None = None) -> None:
+    """Model, tokenizer and prompt format in one directory, so later stages load from one path."""
     with stage.atomic_dir(out) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        if prompt_format is not None:
+            record_format(tmp, prompt_format)
     stage.log.info("saved %s (%.2fM parameters)", out, count_parameters(model) / 1e6)
 
 
@@ -66,14 +70,22 @@ def file_digest(path: str | Path) -> str:
     return h.hexdigest()[:16]
 
 
-def read_problems(path: str, skipped: Counter[str]) -> list[dict]:
-    """GSM8K-layout problems; records without string `question` and `answer` are counted, not used."""
-    problems = []
-    for record in read_jsonl(stage.require_file(path), skipped):
-        if isinstance(record.get("question"), str) and isinstance(record.get("answer"), str):
-            problems.append(record)
-        else:
-            skipped["missing_question_or_answer"] += 1
-    if not problems:
-        raise ValueError(f"{path}: no problems with `question` and `answer`")
-    return problems
+def check_init_format(init: str, fmt: str) -> None:
+    """A policy trained with one prompt format is not trained further with another."""
+    recorded = read_format(init)
+    if recorded is not None and recorded != fmt:
+        raise ValueError(f"prompt: params say {fmt!r} but {init} was trained with {recorded!r}; "
+                         "rerun its training stage or set prompt back")
+
+
+def source_counts(problems: list[dict]) -> dict[str, int]:
+    """Problems per source (gsm8k, math, synthetic, ...), for a stage's metrics."""
+    counts: dict[str, int] = {}
+    for problem in problems:
+        counts[problem["source"]] = counts.get(problem["source"], 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def malformed(counts: dict[str, int]) -> dict[str, int]:
+    """The skip reasons of a reader's counts (bad JSON, non-objects, unusable problems)."""
+    return {k: v for k, v in sorted(counts.items()) if k.startswith(("bad_", "not_", "skipped_"))}

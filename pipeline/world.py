@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from data_selection.jsonl import write_json_atomic, write_jsonl_atomic
+from inputs.jsonl import write_json_atomic, write_jsonl_atomic
 from data_selection.synthetic_web import generate_web
 from evaluation.synthetic_problems import make_splits
 from pipeline import stage

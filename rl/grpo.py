@@ -18,7 +18,6 @@ from accelerate import Accelerator
 from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from evaluation.prompts import gold_answer, synthetic_prompt
 from rl.advantages import FLAT_GROUPS_GIVE_ZERO, Rewards, get_estimator, zero_std_groups
 from rl.config import GRPOConfig
 from rl.loss import grpo_loss, token_weights
@@ -117,8 +116,9 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
                logger: StepLogger, checkpointer: Checkpointer) -> dict[str, float]:
     """Train `policy` in place; returns the last step's logged values.
 
-    `advantage` names a registered gradient coefficient; `scorer` gives the rewards (rule, ORM
-    or PRM). Online RFT is this loop with the `rft` coefficient and beta = 0 (Table 10).
+    `problems` are normalised problems with their rendered `prompt` (`evaluation.prompts.
+    with_prompts`) and gold `answer`. `advantage` names a registered gradient coefficient;
+    `scorer` gives the rewards (rule, ORM or PRM). Online RFT is this loop with the `rft` coefficient and beta = 0 (Table 10).
     """
     estimator = get_estimator(advantage)
     acc = Accelerator()
@@ -139,10 +139,10 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
         lr = cfg.optim.lr * lr_factor(step, cfg.steps, cfg.optim)
         set_lr(optimizer, lr)
         questions = draw_questions(problems, cfg.questions_per_step, seed, step)[rank * per_rank : (rank + 1) * per_rank]
-        batch = sample_group(policy, tokenizer, [synthetic_prompt(q["question"]) for q in questions],
+        batch = sample_group(policy, tokenizer, [q["prompt"] for q in questions],
                              cfg.group_size, cfg.max_new_tokens, cfg.temperature, cfg.top_p,
                              seed * 7919 + step + rank * 104_729)
-        golds = [gold_answer(q["answer"]) for q in questions for _ in range(cfg.group_size)]
+        golds = [q["answer"] for q in questions for _ in range(cfg.group_size)]
         scored = scorer(batch, golds)
         steps_r = scored.rewards.step_rewards
         if not torch.isfinite(scored.rewards.outcome).all() or (steps_r is not None and not torch.isfinite(steps_r).all()):

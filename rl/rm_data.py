@@ -13,7 +13,6 @@ import random
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from evaluation.prompts import gold_answer, synthetic_prompt
 from rl.reward_model import RMExample
 from rl.rollout import sample_group
 from rl.shepherd import Solution
@@ -22,18 +21,18 @@ from rl.steps import step_end_positions
 
 def sample_solutions(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problems: list[dict], n: int,
                      max_new_tokens: int, temperature: float, seed: int, questions_per_batch: int = 16) -> list[Solution]:
-    """n sampled solutions per problem, with their step ends, in problem order."""
+    """n sampled solutions per problem (normalised, with a rendered `prompt`), with their step ends, in problem order."""
     out: list[Solution] = []
     for b, start in enumerate(range(0, len(problems), questions_per_batch)):
         chunk = problems[start : start + questions_per_batch]
-        batch = sample_group(policy, tokenizer, [synthetic_prompt(p["question"]) for p in chunk], n,
+        batch = sample_group(policy, tokenizer, [p["prompt"] for p in chunk], n,
                              max_new_tokens, temperature, 1.0, seed * 7919 + b)
         w = batch.prompt_width
         for row in range(batch.input_ids.shape[0]):
             prompt = batch.input_ids[row, :w][batch.attention_mask[row, :w].bool()].tolist()
             k = int(batch.completion_mask[row].sum())
             completion = batch.input_ids[row, w : w + k].tolist() or [tokenizer.eos_token_id]
-            gold = gold_answer(chunk[int(batch.groups[row])]["answer"])
+            gold = chunk[int(batch.groups[row])]["answer"]
             out.append(Solution(tuple(prompt), tuple(completion),
                                 tuple(step_end_positions(completion, tokenizer)), gold))
     return out

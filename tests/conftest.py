@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from evaluation.prompts import synthetic_prompt
+from evaluation.prompts import plain_prompt, with_prompts
+from inputs.problems import normalize_all
 from evaluation.synthetic_problems import ProblemsConfig, make_splits
 from training.config import ModelConfig
 from training.model import build_model
@@ -17,14 +18,15 @@ TINY_MODEL = ModelConfig(
 
 @pytest.fixture(scope="session")
 def problems():
+    """(train, test) synthetic problems, normalised, with their `plain` prompts."""
     train, test = make_splits(ProblemsConfig(n_train=300, n_test=20, max_ops=2, max_number=9), seed=0)
-    return train, test
+    return tuple(with_prompts(normalize_all(split, "synthetic"), "plain") for split in (train, test))
 
 
 @pytest.fixture(scope="session")
 def tokenizer(problems):
     train, _ = problems
-    return train_bpe([synthetic_prompt(p["question"]) + p["answer"] for p in train], 400, 2)
+    return train_bpe([p["prompt"] + p["solution"] for p in train], 400, 2)
 
 
 @pytest.fixture()

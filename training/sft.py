@@ -7,13 +7,14 @@ guide measured to converge faster for a model trained from scratch.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from evaluation.prompts import synthetic_prompt
+from evaluation.prompts import format_prompt, training_target
 
 IGNORE = -100  # label value that transformers' causal-LM loss skips
 
@@ -24,19 +25,28 @@ class Example:
     n_prompt: int  # leading tokens that carry no loss
 
 
-def encode_examples(problems: list[dict], tokenizer: PreTrainedTokenizerBase, max_len: int) -> tuple[list[Example], int]:
-    """Tokenize prompt and solution separately (as generation sees them); returns (kept, n_too_long)."""
-    examples, too_long = [], 0
+def encode_examples(problems: list[dict], tokenizer: PreTrainedTokenizerBase, max_len: int,
+                    fmt: str) -> tuple[list[Example], Counter[str]]:
+    """Tokenize prompt and target separately (as generation sees them) in prompt format `fmt`.
+
+    Returns (kept examples, counts): `examples_<source>` per kept source, `too_long` and
+    `missing_solution` (a normalised problem with an empty solution teaches nothing).
+    """
+    examples, counts = [], Counter()
     for p in problems:
-        prompt = tokenizer(synthetic_prompt(p["question"]), add_special_tokens=False)["input_ids"]
-        target = tokenizer(p["answer"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        if not p["solution"].strip():
+            counts["missing_solution"] += 1
+            continue
+        prompt = tokenizer(format_prompt(fmt, p["question"], tokenizer), add_special_tokens=False)["input_ids"]
+        target = tokenizer(training_target(p, fmt), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         if len(prompt) + len(target) > max_len:
-            too_long += 1
+            counts["too_long"] += 1
             continue
         examples.append(Example(tuple(prompt + target), len(prompt)))
+        counts[f"examples_{p['source']}"] += 1
     if not examples:
-        raise ValueError(f"no SFT example fits max_len={max_len} ({too_long} too long)")
-    return examples, too_long
+        raise ValueError(f"no SFT example fits sft.max_len={max_len} ({dict(counts)})")
+    return examples, counts
 
 
 def collate(batch: list[Example], pad_id: int) -> dict[str, torch.Tensor]:

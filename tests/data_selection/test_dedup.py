@@ -1,13 +1,20 @@
-"""Tests for URL normalisation and URL + MinHash dedup."""
+"""Tests for URL normalisation and URL + MinHash dedup (sharded, against a datasketch reference)."""
 
 from __future__ import annotations
 
 import copy
+import random
+from pathlib import Path
 
 import pytest
+import xxhash
+from datasketch import MinHash, MinHashLSH
 
-from data_selection.config import DedupConfig
-from data_selection.dedup import dedup, normalize_url, shingles
+from data_selection.config import DedupConfig, ExecutorConfig, WebConfig
+from data_selection.dedup import compute_signatures, decide_and_write, dedup, normalize_url, shingles
+from data_selection.shards import plan_shards
+from data_selection.synthetic_web import generate_web
+from inputs.jsonl import read_jsonl, write_jsonl_atomic
 
 CFG = DedupConfig(shingle_size=5, num_perm=128, bands=14, rows=8)
 
@@ -87,3 +94,86 @@ def test_dedup_is_deterministic_and_handles_empty_input() -> None:
     pages = [_page(f"https://x.com/{i}", BASE[i:] + OTHER[:i]) for i in range(0, 60, 3)]
     assert dedup(pages, CFG, seed=7) == dedup(pages, CFG, seed=7)
     assert dedup([], CFG, seed=0)[0] == []
+
+
+def test_greedy_rule_is_not_connected_components() -> None:
+    # B is a near-duplicate of A and C of B, but C is not close to A: B is dropped (A is kept
+    # and matches), C is kept (its only match B was dropped). Components would merge all three.
+    # Estimated Jaccard (seed 0): A-B 0.867, B-C 0.820, A-C 0.703, threshold 0.719.
+    b = BASE[:20] + ["b0"] + BASE[21:70] + ["b1"] + BASE[71:]
+    c = b[:45] + ["c0"] + b[46:95] + ["c1"] + b[96:]
+    pages = [_page("https://a.com/1", BASE), _page("https://b.com/1", b), _page("https://c.com/1", c)]
+    kept, stats = dedup(pages, CFG, seed=0)
+    assert [p["url"] for p in kept] == ["https://a.com/1", "https://c.com/1"]
+    assert stats["near_duplicates"] == 1
+
+
+def _reference_dedup(pages: list[dict], cfg: DedupConfig, seed: int) -> tuple[list[str], int, int, int]:
+    """A straightforward in-memory greedy dedup on datasketch's own MinHash and MinHashLSH.
+
+    Returns (kept URLs in order, URL duplicates, near duplicates, false merges).
+    """
+    seen: set[str] = set()
+    lsh = MinHashLSH(num_perm=cfg.num_perm, params=(cfg.bands, cfg.rows))
+    sketches: dict[int, MinHash] = {}
+    cluster_of: dict[int, object] = {}
+    kept, url_dups, near, false_merges = [], 0, 0, 0
+    for i, page in enumerate(pages):
+        url = normalize_url(page["url"])
+        if url in seen:
+            url_dups += 1
+            continue
+        seen.add(url)
+        m = MinHash(num_perm=cfg.num_perm, seed=seed, hashfunc=xxhash.xxh32_intdigest)
+        m.update_batch(shingles(page["text"], cfg.shingle_size))
+        matches = sorted(c for c in lsh.query(m) if sketches[c].jaccard(m) >= cfg.threshold)
+        if matches:
+            near += 1
+            cluster = page["dup_cluster"]
+            false_merges += cluster is None or cluster_of[matches[0]] != cluster
+            continue
+        lsh.insert(i, m)
+        sketches[i] = m
+        cluster_of[i] = page["dup_cluster"]
+        kept.append(page["url"])
+    return kept, url_dups, near, false_merges
+
+
+def _planted_pool() -> list[dict]:
+    """A generated web plus chains of edited copies at Jaccard around the threshold."""
+    web = WebConfig(n_domains=10, pages_per_domain=12, math_domain_fraction=0.2, mixed_domain_fraction=0.2,
+                    near_dup_fraction=0.3, url_dup_fraction=0.1, n_seed_pages=5, n_planted=0, words_per_page=80)
+    pool, _ = generate_web(web, 3, [])
+    rng = random.Random(0)
+    extra = []
+    for n, page in enumerate(pool[:30]):
+        words = page["text"].split()
+        for copy in range(3):  # each copy edits a few more words of the previous one
+            for _ in range(rng.randint(1, 4)):
+                words[rng.randrange(len(words))] = f"edit{rng.randrange(10**6)}"
+            extra.append({**page, "url": f"https://copies{copy}.net/{n}", "text": " ".join(words)})
+    # Exact copies under other URLs (equal signatures): of kept pages, of dropped near-duplicates,
+    # several of one page, labelled with the cluster or not.
+    for n, page in enumerate(pool[:12] + extra[:12]):
+        for copy in range(1 + n % 3):
+            cluster = page["dup_cluster"] if copy % 2 == 0 else None
+            extra.append({**page, "url": f"https://exact{copy}.org/{n}", "dup_cluster": cluster})
+    rng.shuffle(extra)
+    return pool + extra
+
+
+def test_sharded_dedup_equals_in_memory_greedy_reference(tmp_path: Path) -> None:
+    pages = _planted_pool()
+    path = tmp_path / "web.jsonl"
+    write_jsonl_atomic(path, pages)
+    shards = plan_shards(path, 20_000)
+    assert len(shards) >= 4
+    executor = ExecutorConfig(workers=2)
+    signed = compute_signatures(shards, CFG, 5, executor, tmp_path / "work")
+    stats = decide_and_write(signed, shards, CFG, executor, tmp_path / "kept.jsonl")
+    got = [p["url"] for p in read_jsonl(tmp_path / "kept.jsonl")]
+    ref_kept, url_dups, near, false_merges = _reference_dedup(pages, CFG, 5)
+    assert got == ref_kept
+    assert (stats["url_duplicates"], stats["near_duplicates"], stats["false_merges"]) == (url_dups, near, false_merges)
+    assert near > 30 and url_dups > 0 and false_merges > 0  # the copies chains exercise every branch
+    assert stats["kept"] == len(pages) - url_dups - near

@@ -1,7 +1,8 @@
-"""Tests for the fastText classifier wrapper and one mining round, with real fastText."""
+"""Tests for the fastText classifier wrapper, the sharded ranking cut and the mining rounds, with real fastText."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,13 +10,15 @@ import numpy as np
 import pytest
 
 from data_selection.classifier import clean_text, score, train_classifier
-from data_selection.config import DedupConfig, MineConfig, WebConfig
+from data_selection.config import DedupConfig, ExecutorConfig, MineConfig, WebConfig
 from data_selection.dedup import dedup
-from data_selection.config import ExecutorConfig
-from data_selection.jsonl import write_jsonl_atomic
-from data_selection.mine import MiningResult, PoolMeta, collected_pages, mine_rounds, top_tokens_cut, truth_metrics
-from data_selection.shards import plan_shards
+from data_selection.mine import MiningResult, mine_rounds, write_collected
+from data_selection.pool_stats import RoundCounts, truth_metrics
+from data_selection.ranking import Cut, collected_locals, read_run, run_path, top_tokens_cut, write_run
+from data_selection.shard_arrays import load_array
+from data_selection.shards import iter_shards, plan_shards
 from data_selection.synthetic_web import generate_web
+from inputs.jsonl import read_jsonl, write_jsonl_atomic
 
 WEB = WebConfig(n_domains=20, pages_per_domain=25, math_domain_fraction=0.15, mixed_domain_fraction=0.2,
                 near_dup_fraction=0.1, url_dup_fraction=0.05, n_seed_pages=400, n_planted=5, words_per_page=150)
@@ -34,9 +37,13 @@ def pool_shards(tmp_path_factory) -> tuple[list, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def mined(pool_shards, tmp_path_factory) -> MiningResult:
+def mined(pool_shards, tmp_path_factory) -> tuple[MiningResult, list[dict]]:
+    """The rounds over the pool (inline) and the written collection, read back."""
     shards, seeds = pool_shards
-    return mine_rounds(shards, seeds, MINE, 0, ExecutorConfig(), tmp_path_factory.mktemp("mine"), None)
+    work = tmp_path_factory.mktemp("mine")
+    result = mine_rounds(shards, seeds, MINE, 0, ExecutorConfig(), work / "work", None)
+    write_collected(result, work / "mined.jsonl", ExecutorConfig())
+    return result, list(read_jsonl(work / "mined.jsonl"))
 
 
 def test_clean_text_is_one_lowercased_line() -> None:
@@ -76,33 +83,75 @@ def test_training_ignores_leftover_heap_contents(tmp_path: Path) -> None:
         np.testing.assert_array_equal(again, reference)
 
 
+def _runs(urls: list[str], tokens: list[int], scores: list[float], bounds: list[int]) -> list[list[tuple]]:
+    """Sorted runs of the shards [bounds[k], bounds[k+1]) as the scoring workers write them."""
+    runs = []
+    for k in range(len(bounds) - 1):
+        ids = range(bounds[k], bounds[k + 1])
+        runs.append(sorted((-scores[i], urls[i], i, tokens[i], k) for i in ids))
+    return runs
+
+
 def test_top_tokens_cut_ranks_by_score_then_url_and_stops_at_budget() -> None:
     urls = ["u/d", "u/a", "u/c", "u/b"]
     tokens = [10, 20, 30, 40]
-    scores = np.array([0.5, 0.9, 0.5, 0.1])
-    assert top_tokens_cut(urls, tokens, scores, 60) == [1, 2, 0]  # 0.9, then ties by URL: u/c < u/d
-    assert top_tokens_cut(urls, tokens, scores, 59) == [1, 2]  # u/d would make 60 > 59
-    assert top_tokens_cut(urls, tokens, scores, 1) == [1]  # the first page is always taken
+    scores = [0.5, 0.9, 0.5, 0.1]
+    # Ranking: u/a (0.9), then the tie at 0.5 by URL: u/c < u/d, then u/b.
+    assert top_tokens_cut(_runs(urls, tokens, scores, [0, 2, 4]), 60) == Cut((2, 1), 3, 60)
+    assert top_tokens_cut(_runs(urls, tokens, scores, [0, 2, 4]), 59) == Cut((1, 1), 2, 50)  # u/d would make 60
+    assert top_tokens_cut(_runs(urls, tokens, scores, [0, 4]), 1) == Cut((1,), 1, 20)  # the first page is always taken
+    assert top_tokens_cut(_runs(urls, tokens, scores, [0, 1, 2, 3, 4]), 10**6) == Cut((1, 1, 1, 1), 4, 100)
+
+
+def test_merged_cut_equals_a_global_sort_with_ties() -> None:
+    rng = np.random.default_rng(3)
+    n = 500
+    urls = [f"h{rng.integers(20)}/p{rng.integers(50)}" for _ in range(n)]  # repeated URLs too
+    tokens = rng.integers(1, 200, n).tolist()
+    scores = rng.choice([0.0, 0.25, 0.5, 0.75, 1.0], n).tolist()  # many ties
+    order = sorted(range(n), key=lambda i: (-scores[i], urls[i], i))
+    for budget in (0, 5_000, 20_000, 10**9):
+        taken, total = [], 0
+        for i in order:
+            if taken and total + tokens[i] > budget:
+                break
+            taken.append(i)
+            total += tokens[i]
+        bounds = [0, 70, 71, 300, 500]
+        cut = top_tokens_cut(_runs(urls, tokens, scores, bounds), budget)
+        assert cut.pages == len(taken) and cut.tokens == total
+        assert list(cut.counts) == [sum(bounds[k] <= i < bounds[k + 1] for i in taken) for k in range(4)]
+
+
+def test_run_files_round_trip_in_blocks(tmp_path: Path) -> None:
+    scores = np.array([0.5, 0.9, 0.5, 1.0, 0.0])
+    urls = ["b", "a", "a", "z", "y"]
+    write_run(tmp_path, 1, 0, scores, urls, [1, 2, 3, 4, 5])
+    got = list(read_run(run_path(tmp_path, 1, 0), 7, 100, block=2))
+    assert got == [(-1.0, "z", 103, 4, 7), (-0.9, "a", 101, 2, 7), (-0.5, "a", 102, 3, 7),
+                   (-0.5, "b", 100, 1, 7), (-0.0, "y", 104, 5, 7)]
+    assert collected_locals(tmp_path, 1, 0, 3).tolist() == [1, 2, 3]
 
 
 def test_truth_metrics_by_kind() -> None:
-    meta = PoolMeta(urls=list("abcde"), tokens=[1] * 5, is_math=[True, True, True, False, False],
-                    kinds=["qa", "qa", "latex", "news", "news"])
-    assert truth_metrics(meta, {0, 2, 3}) == {
+    counts = RoundCounts(pages=5, math=3, math_hit=2, kinds={"qa": [2, 1], "latex": [1, 1]})
+    assert truth_metrics(counts, 3) == {
         "recall": 2 / 3, "precision": 2 / 3, "recall_latex": 1.0, "share_latex": 1 / 3,
         "recall_qa": 0.5, "share_qa": 1 / 3,
     }
-    assert truth_metrics(PoolMeta(urls=["a"], tokens=[1], is_math=[None], kinds=[None]), {0}) == {}
+    assert truth_metrics(RoundCounts(pages=1, no_truth=1), 1) == {}
 
 
-def test_rounds_report_metrics_and_iteration_helps(mined: MiningResult) -> None:
-    rounds = mined.rounds
+def test_rounds_report_metrics_and_iteration_helps(mined) -> None:
+    result, pages = mined
+    rounds = result.rounds
     assert 2 <= len(rounds) <= MINE.max_rounds
     for r in rounds:
         assert r["tokens"] <= MINE.top_tokens  # the top-N cut holds in every round
         assert {"recall", "precision", "recall_qa", "overlap_prev", "domains_discovered",
                 "paths_proposed", "paths_accepted", "seed_added"} <= set(r)
-    assert rounds[-1]["pages"] == len(mined.collected)  # the last round's collection is the output
+    assert rounds[-1]["pages"] == len(pages) == result.cut.pages  # the last round's collection is the output
+    assert rounds[-1]["tokens"] == sum(len(p["text"].split()) for p in pages)
     assert rounds[0]["overlap_prev"] == 0.0 and rounds[0]["seed_added"] > 0
     assert rounds[-1]["recall"] > rounds[0]["recall"]
     assert rounds[-1]["precision"] >= 0.8
@@ -111,13 +160,33 @@ def test_rounds_report_metrics_and_iteration_helps(mined: MiningResult) -> None:
     assert all(r["overlap_prev"] < MINE.stop_overlap for r in rounds[1:-1])
 
 
-def test_collected_pages_stream_in_pool_order_with_scores(pool_shards, mined: MiningResult) -> None:
+def test_collection_is_written_in_pool_order_with_scores(pool_shards, mined) -> None:
     shards, _ = pool_shards
-    pages = list(collected_pages(shards, mined))
-    assert len(pages) == len(mined.collected)
+    result, pages = mined
     assert all(0.0 <= p["score"] <= 1.0 for p in pages)
-    order = {u: i for i, u in enumerate(mined.meta.urls)}
+    pool_urls = [p["url"] for p in iter_shards(shards, Counter())]
+    order = {u: i for i, u in enumerate(pool_urls)}
     assert [order[p["url"]] for p in pages] == sorted(order[p["url"]] for p in pages)
+    # The collection is the top of the ranking: no uncollected page outscores a collected one.
+    all_scores = np.concatenate([load_array(result.pool.workdir, f"score_r{result.last_round}", s)
+                                 for s in range(len(shards))])
+    assert len(all_scores) == len(pool_urls)
+    collected = np.array([u in {p["url"] for p in pages} for u in pool_urls])
+    assert 0 < collected.sum() < len(pool_urls)
+    assert all_scores[~collected].max() <= all_scores[collected].min()
+    assert [p["score"] for p in pages] == all_scores[collected].tolist()
+
+
+def test_sharded_mining_on_two_workers_equals_inline(pool_shards, mined, tmp_path: Path) -> None:
+    shards, seeds = pool_shards
+    result, pages = mined
+    small = plan_shards(shards[0].path, 17_000)
+    assert len(small) > len(shards)
+    executor = ExecutorConfig(workers=2)
+    again = mine_rounds(small, seeds, MINE, 0, executor, tmp_path / "work", None)
+    write_collected(again, tmp_path / "mined.jsonl", executor)
+    assert again.rounds == result.rounds and again.proposals == result.proposals
+    assert list(read_jsonl(tmp_path / "mined.jsonl")) == pages
 
 
 def test_stop_rule_at_98_percent(pool_shards, tmp_path: Path) -> None:
@@ -128,20 +197,19 @@ def test_stop_rule_at_98_percent(pool_shards, tmp_path: Path) -> None:
     assert len(at_once.rounds) == 2  # round 1 has no previous round; round 2 meets any overlap
 
 
-def test_manual_annotation_accepts_only_listed_paths(pool_shards, mined: MiningResult, tmp_path: Path) -> None:
+def test_manual_annotation_accepts_only_listed_paths(pool_shards, mined, tmp_path: Path) -> None:
     shards, seeds = pool_shards
-    first = next(p for p in mined.proposals if p["round"] == 1)
+    first = next(p for p in mined[0].proposals if p["round"] == 1)
     result = mine_rounds(shards, seeds, replace(MINE, max_rounds=2), 0, ExecutorConfig(), tmp_path, (first["path"],))
     accepted = [p["path"] for p in result.proposals if p["accepted"]]
     assert set(accepted) <= {first["path"]}
     assert result.rounds[0]["paths_accepted"] <= 1
 
 
-def test_mining_is_deterministic(pool_shards, mined: MiningResult, tmp_path: Path) -> None:
+def test_mining_is_deterministic(pool_shards, mined, tmp_path: Path) -> None:
     shards, seeds = pool_shards
     again = mine_rounds(shards, seeds, MINE, 0, ExecutorConfig(), tmp_path, None)
-    assert again.rounds == mined.rounds and again.collected == mined.collected
-    np.testing.assert_array_equal(again.scores, mined.scores)
+    assert again.rounds == mined[0].rounds and again.cut == mined[0].cut
 
 
 def test_mine_rejects_empty_inputs(pool_shards, tmp_path: Path) -> None:

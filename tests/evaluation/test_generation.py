@@ -7,12 +7,13 @@ import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from evaluation.benchmarks import normalize_all
+from inputs.problems import normalize_all
 from evaluation.config import BenchmarkConfig, EvaluateConfig
-from evaluation.evaluate import evaluate
+from evaluation.evaluate import Prompting, evaluate
 from evaluation.generation import HFBackend, VLLMBackend, make_backend
-from evaluation.prompts import synthetic_prompt
+from evaluation.prompts import plain_prompt
 
+PLAIN = Prompting(model_format="plain")  # what `prompt: model` reads from a trained model directory
 PROBLEMS = [
     {"id": "p0", "question": "Tom has 5 apples and buys 3. How many?", "answer": "5 + 3 = 8.\n#### 8"},
     {"id": "p1", "question": "Ann has 9 pens and loses 4. How many?", "answer": "9 - 4 = 5.\n#### 5"},
@@ -25,7 +26,7 @@ def _tokenizer() -> PreTrainedTokenizerFast:
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"\d|[A-Za-z]+|[^\sA-Za-z\d]|\s"), behavior="isolated")
     tok.decoder = decoders.Fuse()
-    corpus = [synthetic_prompt(p["question"]) + p["answer"] for p in PROBLEMS] + ["0 1 2 3 4 5 6 7 8 9 ####"]
+    corpus = [plain_prompt(p["question"]) + p["answer"] for p in PROBLEMS] + ["0 1 2 3 4 5 6 7 8 9 ####"]
     tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["<pad>", "<eos>", "<unk>"]))
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>", pad_token="<pad>", unk_token="<unk>")
 
@@ -49,7 +50,7 @@ def backend() -> HFBackend:
 
 
 def _prompts() -> list[str]:
-    return [synthetic_prompt(p["question"]) for p in PROBLEMS]
+    return [plain_prompt(p["question"]) for p in PROBLEMS]
 
 
 def test_greedy_is_deterministic_and_batch_independent(backend):
@@ -86,12 +87,12 @@ def _cfg(batch_size: int = 4, **bench: int) -> EvaluateConfig:
 
 
 def _data(problems: list[dict]) -> dict[str, list[dict]]:
-    return {"synthetic": normalize_all(problems, "synthetic")[0]}
+    return {"synthetic": normalize_all(problems, "synthetic")}
 
 
 def test_evaluate_returns_metrics_records_and_timing(backend):
     cfg = _cfg(n_problems=3, greedy_max_new_tokens=6, n_samples=4, max_new_tokens=6)
-    results, records, timing = evaluate(backend, _data(PROBLEMS), cfg, seed=0)
+    results, records, timing = evaluate(backend, _data(PROBLEMS), cfg, seed=0, prompting=PLAIN)
     metrics = results["synthetic"]
     assert set(metrics) == {"n_problems", "n_samples", "top1", "sample_acc", "top1_strict", "sample_acc_strict",
                             "grading_timeouts", "grading_errors", "truncated_prompts"} | {
@@ -105,13 +106,13 @@ def test_evaluate_returns_metrics_records_and_timing(backend):
     assert [r["mode"] for r in records[:5]] == ["greedy"] + ["sample"] * 4
     assert set(timing["synthetic"]) == {"greedy_seconds", "greedy_tokens_per_s", "sample_seconds",
                                         "sample_tokens_per_s", "grading_seconds"}
-    again, _, _ = evaluate(backend, _data(PROBLEMS), cfg, seed=0)
+    again, _, _ = evaluate(backend, _data(PROBLEMS), cfg, seed=0, prompting=PLAIN)
     assert again == results
 
 
 def test_evaluate_rejects_too_few_problems(backend):
     with pytest.raises(ValueError, match="^n_problems:"):
-        evaluate(backend, _data(PROBLEMS), _cfg(n_problems=5, n_samples=2), seed=0)
+        evaluate(backend, _data(PROBLEMS), _cfg(n_problems=5, n_samples=2), seed=0, prompting=PLAIN)
 
 
 def test_evaluate_rejects_a_benchmark_without_data(backend):
@@ -155,11 +156,11 @@ def test_hf_backend_with_project_tokenizer_and_model(tokenizer, tiny_model, prob
     # The shared fixtures (training.tokenizer BPE, training.model Llama): decoding round-trips
     # the SFT target text, so the grader sees what the model would have been trained to write.
     _, test = problems
-    target_ids = tokenizer(test[0]["answer"], add_special_tokens=False)["input_ids"]
-    assert tokenizer.decode(target_ids, skip_special_tokens=True).strip() == test[0]["answer"]
+    target_ids = tokenizer(test[0]["solution"], add_special_tokens=False)["input_ids"]
+    assert tokenizer.decode(target_ids, skip_special_tokens=True).strip() == test[0]["solution"]
     hf = HFBackend(tiny_model, tokenizer, batch_size=8, progress=False)
     cfg = _cfg(batch_size=8, n_problems=4, greedy_max_new_tokens=5, n_samples=2, max_new_tokens=5)
-    results, records, _ = evaluate(hf, _data(test), cfg, seed=0)
+    results, records, _ = evaluate(hf, _data(test), cfg, seed=0, prompting=PLAIN)
     assert results["synthetic"]["n_problems"] == 4 and len(records) == 4 * 3
 
 

@@ -4,7 +4,6 @@ import pytest
 
 from evaluation.extract import MAX_CHARS, extract, extract_answer, last_boxed
 from evaluation.grader import fast_equivalent, grade, grade_many, is_correct, normalize_number
-from evaluation.prompts import build_prompt, cot_prompt, gold_answer, synthetic_prompt
 
 
 @pytest.mark.parametrize(
@@ -118,20 +117,3 @@ def test_is_correct():
 def test_is_correct_rejects_ungradeable_gold(gold):
     with pytest.raises(ValueError, match="^gold:"):
         is_correct("#### 8", gold)
-
-
-def test_prompts_and_gold_answer():
-    assert synthetic_prompt("What is 2+2?") == "Question: What is 2+2?\nAnswer:\n"
-    assert cot_prompt("What is 2+2?") == (
-        "What is 2+2?\nPlease reason step by step, and put your final answer within \\boxed{}."
-    )
-    eight = build_prompt("gsm8k-8shot", "What is 2+2?")
-    assert eight.count("Question:") == 9 and eight.endswith("Question: What is 2+2?\nAnswer:")
-    four = build_prompt("math-4shot", "What is 2+2?")
-    assert four.count("Problem:") == 5 and four.count("\\boxed{") == 4
-    with pytest.raises(ValueError, match="^prompt:"):
-        build_prompt("chat", "q")
-    assert gold_answer("Tom starts with 5 apples.\nHe buys 3 more, so 5 + 3 = 8.\n#### 8") == "8"
-    assert gold_answer("5 - 9 = -4\n#### -4") == "-4"
-    with pytest.raises(ValueError, match="no '#### N' line in 'just text'"):
-        gold_answer("just text")

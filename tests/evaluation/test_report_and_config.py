@@ -94,7 +94,7 @@ def test_config_errors_name_the_field(kwargs, field):
         ({"n_problems": -1}, "n_problems"),
         ({"max_new_tokens": 0}, "max_new_tokens"),
         ({"greedy_max_new_tokens": 0}, "greedy_max_new_tokens"),
-        ({"prompt": "chat"}, "prompt"),
+        ({"prompt": "sixshot"}, "prompt"),
         ({"name": "a b"}, "name"),
     ],
 )

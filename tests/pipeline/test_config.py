@@ -44,7 +44,10 @@ def edited(tmp_path, change):
         (lambda r: r["model"].update(architecture="gpt9"), "params.yaml: model.architecture: must be one of"),
         (lambda r: r["evaluate"]["benchmarks"][1].update(n_samples=True),
          "params.yaml: evaluate.benchmarks[1].n_samples: expected int"),
-        (lambda r: r["evaluate"]["benchmarks"][0].update(prompt="chat"), "params.yaml: evaluate.benchmarks[0].prompt: must be one of"),
+        (lambda r: r["evaluate"]["benchmarks"][0].update(prompt="sixshot"), "params.yaml: evaluate.benchmarks[0].prompt: must be one of"),
+        (lambda r: r.update(prompt="fancy"), "params.yaml: prompt: must be one of ['plain', 'cot', 'chat']"),
+        (lambda r: r.update(prompt="chat"), "params.yaml: prompt: 'chat' needs a pretrained tokenizer"),
+        (lambda r: r["data"]["sft"]["mixture"].update(math=-1.0), "params.yaml: data.sft.mixture.math: must be >= 0"),
         (lambda r: r["evaluate"]["benchmarks"][0].pop("n_problems"), "params.yaml: evaluate.benchmarks[0].n_problems: missing key"),
         (lambda r: r.pop("dedup"), "params.yaml: dedup: missing key"),
     ],
@@ -79,3 +82,17 @@ def test_profile_switch_validates_then_copies(tmp_path, monkeypatch):
     assert target.read_text() == (ROOT / "profiles" / "smoke.yaml").read_text()
     with pytest.raises(SystemExit):
         main(["no-such-profile", "--params", str(target)])
+
+
+def test_profile_switch_writes_an_absolute_data_root(tmp_path, monkeypatch):
+    from pipeline.profile import main
+
+    monkeypatch.chdir(ROOT)
+    target = tmp_path / "params.yaml"
+    main(["smoke", "--params", str(target), "--data-root", str(tmp_path)])
+    assert load_params(target).data.root == str(tmp_path.resolve())
+    lines = [a for a, b in zip(target.read_text().splitlines(), (ROOT / "profiles" / "smoke.yaml").read_text().splitlines())
+             if a != b]
+    assert len(lines) == 1 and lines[0].startswith("  root: /")  # nothing else changes
+    with pytest.raises(SystemExit, match="not a directory"):
+        main(["smoke", "--params", str(target), "--data-root", str(tmp_path / "nope")])

@@ -3,7 +3,8 @@
 Checks what a researcher relies on: `dvc repro` builds everything; `dvc metrics show` lists
 top-1, pass@k and maj@k for every model; a second `dvc repro` is a no-op; a forced rerun of the
 whole DAG reproduces every metric exactly (determinism); `dvc exp run -S grpo.beta=...` reruns
-only GRPO and what follows, and `dvc exp show` lists it.
+only GRPO and what follows, and `dvc exp show` lists it; a queued experiment runs in DVC's
+temporary workspace once `data.root` is absolute.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-COPY = ["pipeline", "data_selection", "training", "rl", "evaluation", "profiles", "annotations", "dvc.yaml", ".dvc/config", ".dvcignore"]
+COPY = ["pipeline", "inputs", "data_selection", "training", "rl", "evaluation", "profiles", "annotations", "dvc.yaml",
+        ".dvc/config", ".dvcignore"]
 MODELS = ["sft", "grpo-online-rft", "grpo-outcome", "grpo-process", "grpo-iterative"]
 RL_STAGES = {"grpo@outcome": "grpo-outcome", "grpo@online-rft": "grpo-online-rft",
              "grpo-process": "grpo-process", "grpo-iterative": "grpo-iterative"}
@@ -88,6 +91,10 @@ def test_metrics_show_lists_every_model(project):
     assert (project / "reports" / "fig7.png").read_bytes()[:4] == b"\x89PNG"
     report = (project / "reports" / "report.md").read_text()
     assert all(f"| {m} |" in report for m in MODELS) and "| math500 | grpo-outcome |" in report
+    # The data stages say where records came from; decontamination checked all four benchmarks.
+    assert "| problems@sft (SFT problems) | synthetic " in report and "## Data" in report
+    decon = json.loads((project / "metrics" / "decontaminate.json").read_text())
+    assert decon["benchmark_records"] == {"gsm8k": 1319, "math": 5000, "math500": 500, "synthetic": 40}
 
 
 def test_second_repro_is_a_noop(project):
@@ -113,3 +120,22 @@ def test_exp_run_with_a_grpo_knob_reruns_only_rl_and_after(project):
     assert '"beta": 0.0' in shown.replace("\n", "") or "'beta': 0.0" in shown or '"beta":0.0' in shown
     # The experiment carries its metrics (they are git-tracked, not ignored), so exp show compares them.
     assert '"metrics/eval/grpo-outcome.json"' in shown and '"top1"' in shown
+
+
+def test_queued_experiment_runs_in_a_temporary_workspace(project):
+    """`dvc exp run --queue` + `dvc queue start` copy the repo under .dvc/tmp/exps, where the
+    relative `../shared/data` points nowhere: an absolute `data.root` (README, "Real data") works."""
+    sh(project, "git", "add", "-A")
+    sh(project, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "reference run")
+    root = str((project.parent / "shared" / "data").resolve())
+    sh(project, "dvc", "exp", "run", "--queue", "-S", f"data.root={root}", "-S", "grpo.beta=0.02")
+    sh(project, "dvc", "queue", "start")
+    for _ in range(600):  # the worker runs in the background: poll until the task ends
+        status = sh(project, "dvc", "queue", "status")
+        if "Success" in status or "Failed" in status:
+            break
+        time.sleep(1)
+    assert "Success" in status, status + sh(project, "dvc", "queue", "logs", status.split()[4])
+    shown = json.loads(sh(project, "dvc", "exp", "show", "--json"))
+    flat = json.dumps(shown)
+    assert root in flat and '"beta": 0.02' in flat

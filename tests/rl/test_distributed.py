@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from data_selection.jsonl import write_jsonl_atomic
+from inputs.jsonl import write_jsonl_atomic
 from training.model import load_model
 
 ROOT = Path(__file__).resolve().parents[2]

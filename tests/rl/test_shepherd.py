@@ -1,21 +1,21 @@
 """Math-Shepherd labels with a real tiny completer: label layout, soft vs hard, outcome labels."""
 
-from evaluation.prompts import synthetic_prompt
+from evaluation.prompts import plain_prompt
 from rl.shepherd import Solution, continue_from, outcome_examples, shepherd_examples
 from rl.steps import step_end_positions
 
 
 def make_solution(tokenizer, problem, completion_text):
-    prompt = tuple(tokenizer(synthetic_prompt(problem["question"]), add_special_tokens=False)["input_ids"])
+    prompt = tuple(tokenizer(plain_prompt(problem["question"]), add_special_tokens=False)["input_ids"])
     comp = tuple(tokenizer(completion_text, add_special_tokens=False)["input_ids"])
-    gold = problem["answer"].rsplit("#### ", 1)[1]
+    gold = problem["answer"]
     return Solution(prompt, comp, tuple(step_end_positions(list(comp), tokenizer)), gold)
 
 
 def test_labels_sit_at_step_ends_and_last_step_is_the_grade(tiny_model, tokenizer, problems):
     p = problems[0][0]
-    right = make_solution(tokenizer, p, p["answer"])
-    wrong = make_solution(tokenizer, p, p["answer"].rsplit("#### ", 1)[0] + "#### 999")
+    right = make_solution(tokenizer, p, p["solution"])
+    wrong = make_solution(tokenizer, p, p["solution"].rsplit("#### ", 1)[0] + "#### 999")
     soft = shepherd_examples(tiny_model, tokenizer, [right, wrong], n=3, max_new_tokens=4, temperature=1.0, seed=0, soft=True)
     hard = shepherd_examples(tiny_model, tokenizer, [right, wrong], n=3, max_new_tokens=4, temperature=1.0, seed=0, soft=False)
     for ex, sol in zip(soft, [right, wrong]):
@@ -36,6 +36,6 @@ def test_continuations_are_seeded_and_counted(tiny_model, tokenizer):
 
 def test_outcome_examples_grade_the_last_token(tokenizer, problems):
     p = problems[0][0]
-    sol = make_solution(tokenizer, p, p["answer"])
+    sol = make_solution(tokenizer, p, p["solution"])
     (ex,) = outcome_examples(tokenizer, [sol])
     assert ex.positions == (len(sol.prompt_ids) + len(sol.completion_ids) - 1,) and ex.labels == (1.0,)

@@ -45,15 +45,24 @@ def test_collate_masks_prompt_and_padding():
 
 
 def test_encode_examples_counts_too_long(problems, tokenizer):
-    examples, too_long = encode_examples(problems[0][:20], tokenizer, max_len=60)
-    assert len(examples) + too_long == 20
+    examples, counts = encode_examples(problems[0][:20], tokenizer, max_len=60, fmt="plain")
+    assert len(examples) + counts["too_long"] == 20 and counts["examples_synthetic"] == len(examples)
     assert all(e.ids[-1] == tokenizer.eos_token_id for e in examples)
-    with pytest.raises(ValueError, match="max_len"):
-        encode_examples(problems[0][:5], tokenizer, max_len=8)
+    with pytest.raises(ValueError, match="sft.max_len=8"):
+        encode_examples(problems[0][:5], tokenizer, max_len=8, fmt="plain")
+
+
+def test_encode_examples_prompt_then_target_and_empty_solutions(problems, tokenizer):
+    p = problems[0][0]
+    (example,), counts = encode_examples([p, {**p, "solution": " "}], tokenizer, max_len=256, fmt="plain")
+    prompt = tokenizer(p["prompt"], add_special_tokens=False)["input_ids"]
+    target = tokenizer(p["solution"], add_special_tokens=False)["input_ids"]
+    assert example.ids == tuple(prompt + target + [tokenizer.eos_token_id]) and example.n_prompt == len(prompt)
+    assert counts["missing_solution"] == 1
 
 
 def test_sft_lowers_the_loss(problems, tokenizer, tiny_model):
-    examples, _ = encode_examples(problems[0], tokenizer, 128)
+    examples, _ = encode_examples(problems[0], tokenizer, 128, fmt="plain")
     loss_fn = sft_loss_fn(examples, 8, tokenizer.pad_token_id, seed=0)
     with torch.no_grad():
         before = loss_fn(tiny_model, 0, 0).item()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from data_selection.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic, write_text_atomic
+from inputs.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic, write_text_atomic
 
 
 def test_malformed_lines_are_skipped_and_counted(tmp_path: Path) -> None:
@@ -63,3 +63,18 @@ def test_write_text_atomic(tmp_path: Path) -> None:
     write_text_atomic(path, "# Report\n")
     assert path.read_text(encoding="utf-8") == "# Report\n"
     assert [p.name for p in path.parent.iterdir()] == ["report.md"]
+
+
+def test_count_by_and_texts_read_by_index(tmp_path):
+    from collections import Counter
+
+    from inputs.jsonl import JsonlTexts, count_by
+
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"url": "a", "text": "one", "source": "x.warc.gz"}\n{"url": "b"}\nbad\n'
+                    '{"url": "c", "text": "two"}\n{"url": "d", "text": "three", "source": "x.warc.gz"}\n')
+    assert count_by(path, "source", missing="synthetic") == {"synthetic": 2, "x.warc.gz": 2}
+    skipped: Counter[str] = Counter()
+    texts = JsonlTexts(path, skipped)
+    assert len(texts) == 3 and [texts[i] for i in (2, 0, 1)] == ["three", "one", "two"]
+    assert skipped == Counter({"missing_url_or_text": 1, "bad_json": 1})

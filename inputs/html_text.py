@@ -9,10 +9,12 @@ math element is replaced by a text node holding its LaTeX:
   (``$$`` when inside ``katex-display``);
 - ``<math>``: its x-tex annotation, else its ``alttext``, else a small MathML-to-LaTeX
   conversion (mi/mn/mo/mrow/mfrac/msup/msub/msubsup/msqrt/mroot/mtext);
-- inline ``$...$`` and ``\\(...\\)`` are already text and pass through unchanged.
+- TeX written in the page (``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]``) is already text
+  and passes through unchanged.
 Then resiliparse's ``extract_plain_text`` (formatting kept, no main-content heuristics: they
-drop short math paragraphs) gives the text. MathJax 3 output (``mjx-container``) keeps no source
-in the page and is left to the extractor.
+drop short math paragraphs) gives the text; it drops ``<script>``, ``<style>`` and
+``<noscript>`` content, which is why MathJax scripts are replaced first. MathJax 3 output
+(``mjx-container``) keeps no source in the page and is left to the extractor.
 """
 
 from __future__ import annotations
