@@ -25,8 +25,8 @@ from data_selection.config import (
 )
 from evaluation.config import EvaluateConfig
 from evaluation.prompts import FORMATS
-from inputs.config import DataConfig
 from evaluation.synthetic_problems import ProblemsConfig
+from inputs.config import DataConfig
 from rl.config import GRPOConfig, IterativeConfig, RewardModelConfig
 from training.config import ModelConfig, PretrainConfig, SFTConfig, TokenizerConfig
 

@@ -7,10 +7,10 @@ from collections import Counter
 
 import torch
 
-from inputs.jsonl import write_json_atomic, write_jsonl_atomic
-from pipeline import stage
 from evaluation.prompts import with_prompts
+from inputs.jsonl import write_json_atomic, write_jsonl_atomic
 from inputs.problems import read_problems
+from pipeline import stage
 from pipeline.train_common import check_init_format, load_tokenizer, malformed, source_counts
 from rl.rm_data import sample_solutions, split_heldout, to_record
 from rl.shepherd import outcome_examples, shepherd_examples

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from inputs.config import missing_benchmarks, missing_inputs
+from inputs.config import missing_inputs
 from pipeline.config import ConfigError, Params, load_params
 
 log = logging.getLogger("pipeline")
@@ -40,13 +40,6 @@ def setup(params_path: str) -> Params:
         raise ConfigError(f"{Path(params_path).name}: {missing[0]}{more}")
     seed_everything(params.seed, params.threads)
     return params
-
-
-def require_benchmarks(params: Params, params_path: str) -> None:
-    """For the stages that read the benchmark files: each must exist (one line naming the param)."""
-    missing = missing_benchmarks(params.data)
-    if missing:
-        raise ConfigError(f"{Path(params_path).name}: {missing[0]}")
 
 
 def seed_everything(seed: int, threads: int) -> None:

@@ -118,7 +118,8 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
 
     `problems` are normalised problems with their rendered `prompt` (`evaluation.prompts.
     with_prompts`) and gold `answer`. `advantage` names a registered gradient coefficient;
-    `scorer` gives the rewards (rule, ORM or PRM). Online RFT is this loop with the `rft` coefficient and beta = 0 (Table 10).
+    `scorer` gives the rewards (rule, ORM or PRM). Online RFT is this loop with the `rft`
+    coefficient and beta = 0 (Table 10).
     """
     estimator = get_estimator(advantage)
     acc = Accelerator()

@@ -21,7 +21,8 @@ from rl.steps import step_end_positions
 
 def sample_solutions(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problems: list[dict], n: int,
                      max_new_tokens: int, temperature: float, seed: int, questions_per_batch: int = 16) -> list[Solution]:
-    """n sampled solutions per problem (normalised, with a rendered `prompt`), with their step ends, in problem order."""
+    """n sampled solutions per problem (normalised, with a rendered `prompt`), with their step
+    ends, in problem order."""
     out: list[Solution] = []
     for b, start in enumerate(range(0, len(problems), questions_per_batch)):
         chunk = problems[start : start + questions_per_batch]
