@@ -28,7 +28,7 @@ from evaluation.prompts import FORMATS
 from evaluation.synthetic_problems import ProblemsConfig
 from inputs.config import DataConfig
 from rl.config import GRPOConfig, IterativeConfig, RewardModelConfig
-from training.config import ModelConfig, PretrainConfig, SFTConfig, TokenizerConfig
+from training.config import ModelConfig, PretrainConfig, RuntimeConfig, SFTConfig, TokenizerConfig
 
 T = TypeVar("T")
 
@@ -61,6 +61,7 @@ class Params:
     executor: ExecutorConfig  # where the data stages' shard work runs: local processes or Ray
     tokenizer: TokenizerConfig
     model: ModelConfig
+    runtime: RuntimeConfig  # launcher, gradient checkpointing, generation engine (speed and memory only)
     pretrain: PretrainConfig
     sft: SFTConfig
     grpo: GRPOConfig

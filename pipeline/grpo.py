@@ -19,7 +19,8 @@ from pipeline.reward_model import read_examples
 from evaluation.prompts import with_prompts
 from inputs.problems import read_problems
 from pipeline.train_common import (add_output_args, check_init_format, file_digest, fingerprint, finish,
-                                   load_tokenizer, malformed, source_counts)
+                                   load_tokenizer, log_memory, make_rollout_engine, malformed, micro_rows,
+                                   source_counts, train_runtime)
 from rl.grpo import train_grpo
 from rl.iterative import IterativeSetup, iterative_rl
 from rl.methods import METHODS, get_method
@@ -29,10 +30,14 @@ from training.model import load_model, torch_dtype
 from training.step_log import StepLogger
 
 
-def load_reward_model(path: str | None, method: str, dtype: str):
+def load_reward_model(path: str | None, method: str, dtype: str, trains: bool):
+    """The reward model on this process's device: in the compute dtype when it only scores,
+    float32 when iterative RL trains it further (master weights)."""
     if path is None:
         raise ValueError(f"method {method!r} needs --reward-model DIR")
-    return AutoModelForTokenClassification.from_pretrained(str(stage.require_file(path)), dtype=torch_dtype(dtype))
+    model = AutoModelForTokenClassification.from_pretrained(str(stage.require_file(path)),
+                                                            dtype=torch_dtype("float32" if trains else dtype))
+    return model.to(PartialState().device)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -49,10 +54,17 @@ def main(argv: list[str] | None = None) -> None:
     cfg = params.grpo if method.kl else replace(params.grpo, beta=0.0)  # Online RFT: no KL (Table 10)
     tokenizer = load_tokenizer(args.init)
     check_init_format(args.init, params.prompt)
-    policy = load_model(str(stage.require_file(args.init)), params.model.dtype)
-    rm = None if method.reward == "rule" else load_reward_model(args.reward_model, args.method, params.model.dtype)
+    policy = load_model(str(stage.require_file(args.init)))  # float32 master weights
+    rm = None if method.reward == "rule" else load_reward_model(args.reward_model, args.method, params.model.dtype,
+                                                                  trains=method.iterative)
+    runtime = train_runtime(params, 0)  # GRPO's micro-batches are grpo.micro_batch_size
+    engine = make_rollout_engine(params, args.init)
     skipped: Counter[str] = Counter()
     problems = with_prompts(read_problems(str(stage.require_file(args.train)), "rl", skipped), params.prompt, tokenizer)
+    longest = max(len(tokenizer(q["prompt"], add_special_tokens=False)["input_ids"]) for q in problems[:2000])
+    length = longest + cfg.max_new_tokens
+    log_memory(params, policy, "grpo", rows=micro_rows(cfg.micro_batch_size, cfg.questions_per_step * cfg.group_size),
+               seq_len=length, sampling=(cfg.questions_per_step * cfg.group_size, length))
     inputs = [args.train, args.init] + [x for x in (args.reward_model, args.rm_data) if x]
     fp = fingerprint(cfg, method, params.reward_model, params.iterative, params.prompt, params.seed,
                      *map(file_digest, inputs))
@@ -62,20 +74,21 @@ def main(argv: list[str] | None = None) -> None:
             raise ValueError(f"method {args.method!r} needs --rm-data FILE")
         it = params.iterative
         logger = StepLogger(args.live, cfg.log_every, it.steps_per_iteration)  # steps counted per iteration
-        setup = IterativeSetup(cfg, params.reward_model, it, method.advantage, params.seed, fp)
-        last = iterative_rl(policy, rm, tokenizer, problems, read_examples(args.rm_data, skipped), setup, logger,
-                            Path(args.checkpoints))
-        last = {**last, "steps": it.iterations * it.steps_per_iteration}
+        setup = IterativeSetup(cfg, params.reward_model, it, method.advantage, params.seed, fp, runtime, engine)
+        result = iterative_rl(policy, rm, tokenizer, problems, read_examples(args.rm_data, skipped), setup, logger,
+                              Path(args.checkpoints))
+        last = {**result, "steps": it.iterations * it.steps_per_iteration}
     else:
-        ref = load_model(args.init, params.model.dtype) if cfg.beta > 0 else None
+        ref = load_model(args.init, params.model.dtype) if cfg.beta > 0 else None  # pi_ref may stay in bf16
         scorer = RuleScorer() if rm is None else RewardModelScorer(rm, tokenizer, process=method.reward == "prm")
         logger = StepLogger(args.live, cfg.log_every, cfg.steps)
-        last = train_grpo(policy, ref, tokenizer, problems, cfg, method.advantage, scorer, params.seed, logger, ckpt)
-        last = {**last, "steps": cfg.steps}
+        result = train_grpo(policy, ref, tokenizer, problems, cfg, method.advantage, scorer, params.seed, logger, ckpt,
+                            runtime, engine)
+        last = {**result, "steps": cfg.steps}
     finish(args, policy, tokenizer, logger, ckpt,
            {**last, "processes": PartialState().num_processes, "questions_by_source": source_counts(problems),
             "malformed_lines": malformed(skipped)},
-           prompt_format=params.prompt)
+           prompt_format=params.prompt, result=result, dtype=params.model.dtype)
 
 
 if __name__ == "__main__":

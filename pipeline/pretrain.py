@@ -6,11 +6,12 @@ from collections import Counter
 
 from inputs.jsonl import count_by, read_jsonl
 from pipeline import stage
-from pipeline.train_common import add_output_args, file_digest, fingerprint, finish, load_tokenizer
+from pipeline.train_common import (add_output_args, file_digest, fingerprint, finish, load_tokenizer, log_memory,
+                                   micro_rows, train_runtime)
 from training.checkpoint import Checkpointer
 from training.loop import train
 from training.model import build_model, count_parameters
-from training.pretrain import pack_corpus, pretrain_loss_fn
+from training.pretrain import PretrainLoss, pack_corpus
 from training.step_log import StepLogger
 
 
@@ -31,13 +32,15 @@ def main(argv: list[str] | None = None) -> None:
     chunks = pack_corpus(texts, tokenizer, cfg.seq_len)
     ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every,
                         fingerprint(cfg, params.model, params.seed, file_digest(args.corpus), file_digest(args.tokenizer)))
+    log_memory(params, model, "pretrain", rows=micro_rows(cfg.micro_batch_size, cfg.batch_size), seq_len=cfg.seq_len)
     logger = StepLogger(args.live, cfg.log_every, cfg.steps)
-    last = train(model, pretrain_loss_fn(chunks, cfg.batch_size, params.seed), cfg.steps, cfg.optim,
-                 logger, ckpt, "pretrain")
+    last = train(model, PretrainLoss(chunks, cfg.batch_size, params.seed), cfg.steps, cfg.optim,
+                 logger, ckpt, "pretrain", train_runtime(params, cfg.micro_batch_size))
     finish(args, model, tokenizer, logger, ckpt, {"final_loss": last.get("loss"), "chunks": len(chunks),
                                      "tokens": int(chunks.numel()), "parameters": count_parameters(model),
                                      "steps": cfg.steps, "malformed_lines": dict(skipped),
-                                     "pages_by_source": count_by(args.corpus, "source", missing="synthetic")})
+                                     "pages_by_source": count_by(args.corpus, "source", missing="synthetic")},
+           result=last, dtype=params.model.dtype)
 
 
 if __name__ == "__main__":

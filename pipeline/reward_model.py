@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+from accelerate import PartialState
+
 from inputs.jsonl import read_jsonl
 from pipeline import stage
-from pipeline.train_common import add_output_args, file_digest, fingerprint, finish, load_tokenizer
-from rl.reward_model import RMExample, build_reward_model, heldout_metrics, rm_loss_fn
+from pipeline.train_common import (add_output_args, file_digest, fingerprint, finish, load_tokenizer, log_memory,
+                                   micro_rows, train_runtime)
+from rl.reward_model import RMExample, RMLoss, build_reward_model, heldout_metrics
 from rl.rm_data import from_record
 from training.checkpoint import Checkpointer
 from training.loop import train
@@ -39,17 +42,20 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = load_tokenizer(args.init)
     skipped: Counter[str] = Counter()
     train_set, heldout = read_examples(args.train, skipped), read_examples(args.heldout, skipped)
-    model = build_reward_model(str(stage.require_file(args.init)), params.model.dtype)
+    model = build_reward_model(str(stage.require_file(args.init)))  # float32 master weights
     ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every,
                         fingerprint(cfg, params.seed, file_digest(args.train), file_digest(args.init)))
+    log_memory(params, model, "reward_model", rows=micro_rows(cfg.micro_batch_size, cfg.batch_size),
+               seq_len=max(len(e.ids) for e in train_set))
+    model.to(PartialState().device)  # held-out scoring before training runs on the accelerator too
     logger = StepLogger(args.live, cfg.log_every, cfg.steps)
     before = heldout_metrics(model, heldout, tokenizer.pad_token_id)
-    last = train(model, rm_loss_fn(train_set, cfg.batch_size, tokenizer.pad_token_id, params.seed),
-                 cfg.steps, cfg.optim, logger, ckpt, "reward_model")
+    last = train(model, RMLoss(train_set, cfg.batch_size, tokenizer.pad_token_id, params.seed),
+                 cfg.steps, cfg.optim, logger, ckpt, "reward_model", train_runtime(params, cfg.micro_batch_size))
     after = heldout_metrics(model, heldout, tokenizer.pad_token_id)
     metrics = {**{f"heldout_{k}": v for k, v in after.items()}, "heldout_auc_untrained": before["auc"],
                "final_loss": last.get("loss"), "train_examples": len(train_set), "skipped": dict(skipped)}
-    finish(args, model, tokenizer, logger, ckpt, metrics)
+    finish(args, model, tokenizer, logger, ckpt, metrics, result=last, dtype=params.model.dtype)
     stage.log.info("reward model: %s", metrics)
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections import Counter
 
 import torch
+from accelerate import PartialState
 
 from evaluation.prompts import with_prompts
+from generation import make_engine
 from inputs.jsonl import write_json_atomic, write_jsonl_atomic
 from inputs.problems import read_problems
 from pipeline import stage
@@ -28,18 +30,27 @@ def main(argv: list[str] | None = None) -> None:
     cfg = params.reward_model
     tokenizer = load_tokenizer(args.policy)
     check_init_format(args.policy, params.prompt)
-    policy = load_model(str(stage.require_file(args.policy)), params.model.dtype)
+    policy_dir = str(stage.require_file(args.policy))
+    runtime = params.runtime
+    if runtime.engine == "hf":
+        # No shared engine: each step builds its own HFEngine with the batching its seeds were
+        # fixed with (the committed reference results depend on it).
+        policy, engine = load_model(policy_dir, params.model.dtype).to(PartialState().device), None
+    else:
+        # vLLM loads the saved policy itself; nothing trains here, so it never sleeps.
+        policy, engine = None, make_engine(runtime.engine, model_dir=policy_dir, seed=params.seed,
+                                           dtype=params.model.dtype, gpu_memory_utilization=runtime.vllm_gpu_memory)
     skipped: Counter[str] = Counter()
     problems = with_prompts(read_problems(str(stage.require_file(args.train)), "rl", skipped), params.prompt, tokenizer)
     # A seeded slice of the training questions, drawn apart from GRPO's per-step draws.
     order = torch.randperm(len(problems), generator=torch.Generator().manual_seed(params.seed + 17)).tolist()
     chosen = [problems[i] for i in order[: cfg.n_questions]]
     solutions = sample_solutions(policy, tokenizer, chosen, cfg.samples_per_question, cfg.max_new_tokens,
-                                 cfg.temperature, params.seed)
+                                 cfg.temperature, params.seed, engine=engine)
     kinds = {
         "orm": outcome_examples(tokenizer, solutions),
         "prm": shepherd_examples(policy, tokenizer, solutions, cfg.shepherd_rollouts, cfg.max_new_tokens,
-                                 cfg.temperature, params.seed, cfg.shepherd_soft),
+                                 cfg.temperature, params.seed, cfg.shepherd_soft, engine=engine),
     }
     metrics: dict = {"solutions": len(solutions), "questions_by_source": source_counts(chosen),
                      "malformed_lines": malformed(skipped)}

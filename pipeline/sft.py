@@ -6,11 +6,12 @@ from collections import Counter
 
 from pipeline import stage
 from inputs.problems import read_problems
-from pipeline.train_common import add_output_args, file_digest, fingerprint, finish, load_tokenizer, malformed
+from pipeline.train_common import (add_output_args, file_digest, fingerprint, finish, load_tokenizer, log_memory, malformed,
+                                   micro_rows, train_runtime)
 from training.checkpoint import Checkpointer
 from training.loop import train
 from training.model import load_model
-from training.sft import encode_examples, sft_loss_fn
+from training.sft import SFTLoss, encode_examples
 from training.step_log import StepLogger
 
 
@@ -23,22 +24,24 @@ def main(argv: list[str] | None = None) -> None:
     params = stage.setup(args.params)
     cfg = params.sft
     tokenizer = load_tokenizer(args.init)
-    model = load_model(str(stage.require_file(args.init)), params.model.dtype)
+    model = load_model(str(stage.require_file(args.init)))  # float32 master weights
     counts: Counter[str] = Counter()
     problems = read_problems(str(stage.require_file(args.train)), "sft", counts)
     examples, kept = encode_examples(problems, tokenizer, cfg.max_len, params.prompt)
     ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every,
                         fingerprint(cfg, params.prompt, params.seed, file_digest(args.train), file_digest(args.init)))
+    log_memory(params, model, "sft", rows=micro_rows(cfg.micro_batch_size, cfg.batch_size),
+               seq_len=max(len(e.ids) for e in examples))
     logger = StepLogger(args.live, cfg.log_every, cfg.steps)
-    last = train(model, sft_loss_fn(examples, cfg.batch_size, tokenizer.pad_token_id, params.seed),
-                 cfg.steps, cfg.optim, logger, ckpt, "sft")
+    last = train(model, SFTLoss(examples, cfg.batch_size, tokenizer.pad_token_id, params.seed),
+                 cfg.steps, cfg.optim, logger, ckpt, "sft", train_runtime(params, cfg.micro_batch_size))
     finish(args, model, tokenizer, logger, ckpt, {"final_loss": last.get("loss"), "examples": len(examples),
                                      "dropped_too_long": kept["too_long"], "steps": cfg.steps,
                                      "by_source": {k.removeprefix("examples_"): v for k, v in sorted(kept.items())
                                                    if k.startswith("examples_")},
                                      "dropped_missing_solution": kept["missing_solution"],
                                      "malformed_lines": malformed(counts)},
-           prompt_format=params.prompt)
+           prompt_format=params.prompt, result=last, dtype=params.model.dtype)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import torch
 from accelerate import PartialState
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
@@ -14,7 +15,9 @@ from evaluation.prompts import read_format, record_format
 from inputs.jsonl import write_json_atomic
 from pipeline import stage
 from training.checkpoint import Checkpointer
-from training.model import count_parameters
+from pipeline.config import Params
+from training.model import count_parameters, torch_dtype
+from training.runtime import TrainResult, TrainRuntime
 from training.step_log import StepLogger
 
 
@@ -26,16 +29,24 @@ def add_output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoints", required=True, help="scratch: resumable checkpoints, removed on success")
 
 
+def train_runtime(params: Params, micro_batch_size: int) -> TrainRuntime:
+    """A training stage's runtime: compute dtype from `model.dtype`, memory savers from `runtime`."""
+    return TrainRuntime(params.model.dtype, micro_batch_size, params.runtime.gradient_checkpointing)
+
+
 def finish(args: argparse.Namespace, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
-           logger: StepLogger, checkpointer: Checkpointer, metrics: dict, prompt_format: str | None = None) -> None:
-    """Close the logs, save the model, then drop the checkpoints and write the final metrics.
+           logger: StepLogger, checkpointer: Checkpointer, metrics: dict, prompt_format: str | None = None,
+           result: TrainResult | None = None, dtype: str = "float32") -> None:
+    """Close the logs, save the model in `dtype`, then drop the checkpoints and write the final metrics.
 
     `prompt_format` is recorded in the model directory (evaluation's `model` prompt reads it).
+    `result` carries the state dict gathered over processes (needed when the model is sharded).
     Under `accelerate launch` only the main process writes; the others have nothing to add."""
     logger.close()
     if not PartialState().is_main_process:
         return
-    save_model(model, tokenizer, args.out, prompt_format)
+    state = result.full_state if result is not None else None
+    save_model(model, tokenizer, args.out, prompt_format, state, dtype)
     checkpointer.clear()
     write_json_atomic(args.metrics, metrics)
 
@@ -45,10 +56,21 @@ def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
 
 
 def save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out: str,
-               prompt_format: str | None = None) -> None:
-    """Model, tokenizer and prompt format in one directory, so later stages load from one path."""
+               prompt_format: str | None = None, state: dict[str, torch.Tensor] | None = None,
+               dtype: str = "float32") -> None:
+    """Model, tokenizer and prompt format in one directory, so later stages load from one path.
+
+    Training keeps float32 master weights; the saved copy is cast to the profile's `dtype`.
+    `state`: a state dict gathered from a sharded model (else the model's own)."""
     with stage.atomic_dir(out) as tmp:
-        model.save_pretrained(tmp)
+        if state is None and dtype == "float32":
+            model.save_pretrained(tmp)
+        else:
+            target = torch_dtype(dtype)
+            state = model.state_dict() if state is None else state
+            state = {k: v.to(target) if v.is_floating_point() else v for k, v in state.items()}
+            model.config.dtype = target
+            model.save_pretrained(tmp, state_dict=state)
         tokenizer.save_pretrained(tmp)
         if prompt_format is not None:
             record_format(tmp, prompt_format)
@@ -89,3 +111,39 @@ def source_counts(problems: list[dict]) -> dict[str, int]:
 def malformed(counts: dict[str, int]) -> dict[str, int]:
     """The skip reasons of a reader's counts (bad JSON, non-objects, unusable problems)."""
     return {k: v for k, v in sorted(counts.items()) if k.startswith(("bad_", "not_", "skipped_"))}
+
+
+def make_rollout_engine(params: Params, model_dir: str):
+    """The sampler of GRPO rollouts (`runtime.engine`): None for HF, which samples from the live
+    policy module; a vLLM engine colocated in this process, built from `model_dir` and kept in
+    step with the policy by a weight load after every optimizer step."""
+    if params.runtime.engine == "hf":
+        return None
+    from generation.vllm_engine import VLLMEngine  # the GPU extra; imported only when asked for
+
+    return VLLMEngine(str(stage.require_file(model_dir)), seed=params.seed, dtype=params.model.dtype,
+                      gpu_memory_utilization=params.runtime.vllm_gpu_memory, enable_sleep=params.runtime.vllm_sleep)
+
+
+def log_memory(params: Params, model: PreTrainedModel, stage_name: str, *, rows: int, seq_len: int,
+               sampling: tuple[int, int] | None = None) -> None:
+    """Log the stage's peak-memory estimate per process (training/memory.py) before the long
+    part starts, with a warning when it exceeds the device. `rows` x `seq_len`: one micro-batch."""
+    from accelerate.utils import DistributedType
+
+    from training.memory import estimate, log_estimate
+
+    state = PartialState()
+    sharded = state.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+    est = estimate(model.config, stage=stage_name.split("@")[0], compute_dtype=params.model.dtype,
+                   micro_batch_size=max(1, rows), seq_len=max(1, seq_len),
+                   gradient_checkpointing=params.runtime.gradient_checkpointing, sampling=sampling,
+                   world_size=state.num_processes, sharded=sharded)
+    if state.is_main_process:
+        log_estimate(stage_name, est)
+
+
+def micro_rows(micro_batch_size: int, batch_size: int) -> int:
+    """Rows of one forward/backward on one process (micro_batch_size 0: the process's share)."""
+    share = max(1, batch_size // PartialState().num_processes)
+    return min(micro_batch_size, share) if micro_batch_size > 0 else share

@@ -137,7 +137,7 @@ def process_advantages(rewards: Rewards, groups: torch.Tensor, mask: torch.Tenso
         block = torch.zeros_like(normed[rows])
         block[real] = normalize(rewards.step_rewards[rows][real].float(), std_eps, scale_by_std)
         normed[rows] = block
-    positions = torch.arange(mask.shape[1])  # (T,)
+    positions = torch.arange(mask.shape[1], device=mask.device)  # (T,)
     # counts[b, j, t] = 1 if step j of output b ends at or after token t.
     counts = (rewards.step_ends[:, :, None] >= positions[None, None, :]).float() * rewards.step_mask[:, :, None]
     return (normed[:, :, None] * counts).sum(1) * mask

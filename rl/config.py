@@ -66,6 +66,7 @@ class RewardModelConfig:
     heldout_frac: float  # share of examples kept out of training for the RM metrics
     steps: int
     batch_size: int
+    micro_batch_size: int  # examples per forward/backward (gradients accumulate); 0: the whole batch at once
     optim: OptimConfig  # paper: lr 2e-5 for the 7B reward model
     log_every: int
     checkpoint_every: int
@@ -77,6 +78,8 @@ class RewardModelConfig:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if self.temperature <= 0:
             raise ValueError(f"temperature: must be > 0, got {self.temperature}")
+        if self.micro_batch_size < 0:
+            raise ValueError(f"micro_batch_size: must be >= 0, got {self.micro_batch_size}")
         if not 0 < self.heldout_frac < 1:
             raise ValueError(f"heldout_frac: must be in (0, 1), got {self.heldout_frac}")
         if self.checkpoint_every < 0:

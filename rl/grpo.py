@@ -10,21 +10,27 @@ ones and the extra forward pass is skipped (the ratio is then exactly 1, as in t
 
 from __future__ import annotations
 
-import contextlib
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 from accelerate import Accelerator
+from accelerate.utils import DistributedType
 from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from generation.engine import Engine
 from rl.advantages import FLAT_GROUPS_GIVE_ZERO, Rewards, get_estimator, zero_std_groups
 from rl.config import GRPOConfig
 from rl.loss import grpo_loss, token_weights
 from rl.rollout import RolloutBatch, sample_group, token_logprobs
 from rl.scoring import Scored, Scorer
 from training.checkpoint import Checkpointer
-from training.optim import clip_and_step, lr_factor, make_optimizer, set_lr
+from training.loop import save_checkpoint
+from training.optim import lr_factor, make_optimizer, set_lr
+from training.runtime import (TrainResult, TrainRuntime, autocast, clip_and_step, configure_deepspeed, for_training,
+                              full_state_dict, global_sum, is_sharded, loss_scale, rank_share, sync_context)
 from training.step_log import StepLogger
 
 
@@ -37,13 +43,15 @@ def draw_questions(problems: list[dict], n: int, seed: int, step: int) -> list[d
     return [problems[i] for i in torch.randperm(len(problems), generator=gen)[:n].tolist()]
 
 
-def chunked_logprobs(model: PreTrainedModel, chunks: list[tuple[torch.Tensor, RolloutBatch]],
-                     like: torch.Tensor) -> torch.Tensor:
-    """(B, T) token log-probs of the whole batch, computed micro-batch by micro-batch (no grad)."""
+def chunked_logprobs(model: PreTrainedModel, parts: list[Part], like: torch.Tensor,
+                     runtime: TrainRuntime) -> torch.Tensor:
+    """(B, T) token log-probs of this process's rows, micro-batch by micro-batch (no grad)."""
     out = torch.zeros_like(like, dtype=torch.float32)
-    for rows, sub in chunks:
-        logp = token_logprobs(model, sub)
-        out[rows, : logp.shape[1]] = logp
+    for part in parts:
+        with autocast(like.device, runtime.compute_dtype):
+            logp = token_logprobs(model, part.batch)
+        if part.real:
+            out[part.rows, : logp.shape[1]] = logp
     return out
 
 
@@ -52,39 +60,88 @@ def _cut(t: torch.Tensor | None, rows: torch.Tensor, width: int) -> torch.Tensor
     return None if t is None else t[rows, :width]
 
 
+@dataclass(frozen=True)
+class Part:
+    """One micro-batch of this process: row indices into the global batch and the trimmed rows.
+    A padding part (`real` False) repeats a row with zero weight, so that every process runs as
+    many forward/backward passes as the busiest one (FSDP gathers weights in lockstep)."""
+
+    rows: torch.Tensor
+    batch: RolloutBatch
+    real: bool = True
+
+
+def process_parts(batch: RolloutBatch, micro_batch_size: int, n_questions: int, acc: Accelerator,
+                  group_size: int = 1) -> list[Part]:
+    """This process's micro-batches: the rows of its share of the step's questions, cut like the
+    1-process batch, padded to the number of passes of the busiest process (under DeepSpeed to
+    the count of a full batch, which its accumulation boundary is fixed to)."""
+    world = acc.num_processes
+    deepspeed = acc.distributed_type == DistributedType.DEEPSPEED
+    if world == 1 and not deepspeed:
+        return [Part(rows, sub) for rows, sub in batch.micro_batches(micro_batch_size)]
+    per = n_questions // world
+    owner = torch.div(batch.groups, per, rounding_mode="floor")  # the process that owns each row
+    counts = torch.bincount(owner.cpu(), minlength=world).tolist()
+    size = micro_batch_size if micro_batch_size > 0 else max(max(counts), 1)
+    n_parts = max(1, max(-(-c // size) for c in counts))
+    if deepspeed:
+        n_parts = -(-(n_questions * group_size // world) // size)
+    mine = (owner == acc.process_index).nonzero().flatten()
+    parts = []
+    if len(mine):
+        local = batch.select(owner == acc.process_index)
+        parts = [Part(mine[rows], sub) for rows, sub in local.micro_batches(size)]
+    while len(parts) < n_parts:
+        first = torch.zeros(1, dtype=torch.long, device=batch.groups.device)
+        parts.append(Part(first, batch.trimmed(first), real=False))
+    return parts
+
+
 def update(policy: PreTrainedModel, ref: PreTrainedModel | None, batch: RolloutBatch, adv: torch.Tensor,
-           cfg: GRPOConfig, optimizer: torch.optim.Optimizer, acc: Accelerator) -> dict[str, float]:
-    """mu policy updates on one rollout batch; returns the last update's diagnostics.
+           cfg: GRPOConfig, optimizer: torch.optim.Optimizer, acc: Accelerator,
+           runtime: TrainRuntime = TrainRuntime()) -> dict[str, float]:
+    """mu policy updates on one (global) rollout batch; returns the last update's diagnostics.
 
     Each update accumulates gradients over micro-batches of `cfg.micro_batch_size` rows of
-    similar length, trimmed of padding; token weights come from the whole batch, so the summed
-    micro-batch losses equal the full-batch loss (`rl/loss.py`, `token_weights`).
+    similar length, trimmed of padding; token weights come from the whole global batch, so the
+    micro-batch losses of all processes sum to the full-batch loss (`rl/loss.py`,
+    `token_weights`), and scaling each process's loss by the world size undoes accelerate's
+    gradient averaging.
     """
     mask = batch.completion_mask
-    chunks = batch.micro_batches(cfg.micro_batch_size)
+    world, scale = acc.num_processes, loss_scale(acc)
+    parts = process_parts(batch, cfg.micro_batch_size, cfg.questions_per_step, acc, cfg.group_size)
     with torch.no_grad():
-        ref_logp = chunked_logprobs(ref, chunks, mask) if ref is not None and cfg.beta > 0 else None
-        old_logp = chunked_logprobs(policy, chunks, mask) if cfg.mu > 1 else None
+        ref_logp = chunked_logprobs(ref, parts, mask, runtime) if ref is not None and cfg.beta > 0 else None
+        old_logp = chunked_logprobs(policy, parts, mask, runtime) if cfg.mu > 1 else None
     weights = token_weights(mask, cfg.loss_aggregation)
     policy.train()
     for _ in range(cfg.mu):
         loss_sum, sums = 0.0, torch.zeros(3)
-        for i, (rows, sub) in enumerate(chunks):
+        for i, part in enumerate(parts):
+            rows, sub = part.rows, part.batch
             width = sub.completion_mask.shape[1]
+            w = _cut(weights, rows, width) if part.real else torch.zeros_like(sub.completion_mask)
             # Gradients are all-reduced once, on the last micro-batch (every rank has as many).
-            with acc.no_sync(policy) if i + 1 < len(chunks) else contextlib.nullcontext():
-                logp = token_logprobs(policy, sub)
+            with sync_context(acc, policy, last=i + 1 == len(parts)):
+                with autocast(mask.device, runtime.compute_dtype):
+                    logp = token_logprobs(policy, sub)
                 old = logp.detach() if old_logp is None else _cut(old_logp, rows, width)
                 loss, stats = grpo_loss(logp, old, _cut(ref_logp, rows, width), _cut(adv, rows, width),
-                                        sub.completion_mask, cfg.clip_eps, cfg.beta, weights=_cut(weights, rows, width))
+                                        sub.completion_mask, cfg.clip_eps, cfg.beta, weights=w)
                 if not math.isfinite(loss.item()):
                     raise NonFiniteError(f"GRPO loss is {loss.item()}; last checkpoint kept")
-                loss.backward()
-            n = float(sub.completion_mask.sum())  # a Python float: `sums` stays on the CPU whatever the device
-            loss_sum += loss.item()
-            sums += n * torch.tensor([stats.kl, stats.clip_frac, stats.ratio_mean])
-        grad_norm = clip_and_step(policy, optimizer, cfg.optim.grad_clip)
+                acc.backward(loss * scale if scale > 1 else loss)  # see training.runtime.loss_scale
+            if part.real:
+                n = float(sub.completion_mask.sum())  # a Python float: `sums` stays on the CPU whatever the device
+                loss_sum += loss.item()
+                sums += n * torch.tensor([stats.kl, stats.clip_frac, stats.ratio_mean])
+        grad_norm = clip_and_step(acc, policy, optimizer, cfg.optim.grad_clip)
     policy.eval()
+    if world > 1:  # each process saw its own rows: the batch's values are sums over processes
+        loss_sum = global_sum(acc, loss_sum)
+        sums = torch.tensor([global_sum(acc, float(v)) for v in sums])
     kl, clip_frac, ratio_mean = (sums / max(float(mask.sum()), 1.0)).tolist()
     # The advantage as the loss weighs it: about 0 for outcome coefficients; a negative value
     # pushes down the sampled tokens overall (entropy rises), as process sums can when step
@@ -113,38 +170,58 @@ def step_values(scored: Scored, flat: torch.Tensor, batch: RolloutBatch, lr: flo
 
 def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase,
                problems: list[dict], cfg: GRPOConfig, advantage: str, scorer: Scorer, seed: int,
-               logger: StepLogger, checkpointer: Checkpointer) -> dict[str, float]:
-    """Train `policy` in place; returns the last step's logged values.
+               logger: StepLogger, checkpointer: Checkpointer, runtime: TrainRuntime = TrainRuntime(),
+               engine: Engine | None = None) -> TrainResult:
+    """Train `policy` in place; returns the last step's logged values (and the gathered state).
 
     `problems` are normalised problems with their rendered `prompt` (`evaluation.prompts.
     with_prompts`) and gold `answer`. `advantage` names a registered gradient coefficient;
     `scorer` gives the rewards (rule, ORM or PRM). Online RFT is this loop with the `rft`
-    coefficient and beta = 0 (Table 10).
+    coefficient and beta = 0 (Table 10). `engine` samples the rollouts (None: HF generate on the
+    policy itself); an engine with its own copy of the weights (vLLM) receives the policy's
+    weights after every optimizer step and sleeps while the trainer updates.
+
+    Several processes: every process samples and scores the step's whole rollout batch with the
+    same seed as one process would (so N processes follow the 1-process run; with the HF engine
+    this also keeps sharded generation in lockstep), then updates on the rows of its share of
+    the questions, with token weights of the global batch.
     """
     estimator = get_estimator(advantage)
     acc = Accelerator()
-    rank, world = acc.process_index, acc.num_processes
-    if cfg.questions_per_step % world:
-        raise ValueError(f"questions_per_step: {cfg.questions_per_step} is not divisible by {world} processes")
-    # With several processes every rank must run the same backward passes, so no group is skipped.
-    skip_flat = cfg.skip_zero_std_groups and advantage in FLAT_GROUPS_GIVE_ZERO and world == 1
+    rank_share(cfg.questions_per_step, acc, "questions_per_step")  # checks divisibility up front
+    skip_flat = cfg.skip_zero_std_groups and advantage in FLAT_GROUPS_GIVE_ZERO
+    for_training(policy, runtime)
     optimizer = make_optimizer(policy, cfg.optim)
-    start, _ = checkpointer.load(policy, optimizer)
+    if acc.distributed_type == DistributedType.DEEPSPEED:
+        if cfg.micro_batch_size < 1:
+            raise ValueError("grpo.micro_batch_size: DeepSpeed needs a fixed micro-batch size (> 0)")
+        rows = cfg.questions_per_step * cfg.group_size // acc.num_processes
+        configure_deepspeed(acc, cfg.micro_batch_size, -(-rows // cfg.micro_batch_size), cfg.optim.grad_clip)
+    start, _ = (0, {}) if is_sharded(acc) else checkpointer.load(policy, optimizer)
     wrapped, optimizer = acc.prepare(policy, optimizer)
+    if is_sharded(acc):
+        start, _ = checkpointer.load_sharded(acc)
     if ref is not None:
         ref.to(acc.device).eval().requires_grad_(False)
-    per_rank = cfg.questions_per_step // world
     last: dict[str, float] = {}
     for step in tqdm(range(start, cfg.steps), desc="grpo", initial=start, total=cfg.steps, mininterval=2,
                      disable=not acc.is_main_process):
         lr = cfg.optim.lr * lr_factor(step, cfg.steps, cfg.optim)
         set_lr(optimizer, lr)
-        questions = draw_questions(problems, cfg.questions_per_step, seed, step)[rank * per_rank : (rank + 1) * per_rank]
+        questions = draw_questions(problems, cfg.questions_per_step, seed, step)
+        if engine is not None:
+            engine.wake()
+            engine.load_weights(policy_weights(acc, wrapped))
         batch = sample_group(policy, tokenizer, [q["prompt"] for q in questions],
                              cfg.group_size, cfg.max_new_tokens, cfg.temperature, cfg.top_p,
-                             seed * 7919 + step + rank * 104_729)
+                             seed * 7919 + step, engine=engine)
+        if engine is not None:
+            engine.sleep()
         golds = [q["answer"] for q in questions for _ in range(cfg.group_size)]
+        # Scorers work on the CPU (grading, RM position lists); group masks live on the policy's
+        # device, so rewards join them there before any indexing.
         scored = scorer(batch, golds)
+        scored = Scored(rewards_to(scored.rewards, batch.groups.device), scored.correct.to(batch.groups.device))
         steps_r = scored.rewards.step_rewards
         if not torch.isfinite(scored.rewards.outcome).all() or (steps_r is not None and not torch.isfinite(steps_r).all()):
             raise NonFiniteError(f"non-finite reward at step {step}")
@@ -153,27 +230,30 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
         keep = ~flat if skip_flat else torch.ones_like(flat)
         if keep.any():
             sub = batch.select(keep)
-            kept = rewards_to(select_rewards(scored.rewards, keep), sub.completion_mask.device)
+            kept = select_rewards(scored.rewards, keep)
             adv = estimator(kept, sub.groups, sub.completion_mask, cfg.std_eps, cfg.scale_by_std)
-            values |= update(wrapped, ref, sub, adv, cfg, optimizer, acc)
-        values = mean_over_processes(acc, values)
+            values |= update(wrapped, ref, sub, adv, cfg, optimizer, acc, runtime)
         if acc.is_main_process:
             logger.log(step + 1, values)
-            if checkpointer.due(step + 1) and step + 1 < cfg.steps:
-                checkpointer.save(step + 1, policy, optimizer)
+        if checkpointer.due(step + 1) and step + 1 < cfg.steps:
+            save_checkpoint(acc, checkpointer, step + 1, policy, optimizer)
         last = values
-    return last
+    result = TrainResult(last)
+    result.full_state = full_state_dict(acc, wrapped)
+    return result
+
+
+def policy_weights(acc: Accelerator, wrapped: torch.nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
+    """(name, tensor) pairs of the whole policy for a sampling engine, lazily: an FSDP2 shard
+    is all-gathered one tensor at a time (every process iterates in the same order), so the
+    full model never sits twice in memory."""
+    if acc.distributed_type == DistributedType.DEEPSPEED:
+        yield from acc.get_state_dict(wrapped).items()  # ZeRO-3 gathers 16-bit weights on every rank
+        return
+    for name, tensor in acc.unwrap_model(wrapped).state_dict().items():
+        yield name, tensor.full_tensor() if hasattr(tensor, "full_tensor") else tensor
 
 
 def rewards_to(r: Rewards, device: torch.device) -> Rewards:
     move = lambda t: None if t is None else t.to(device)  # noqa: E731
     return Rewards(r.outcome.to(device), move(r.step_rewards), move(r.step_ends), move(r.step_mask))
-
-
-def mean_over_processes(acc: Accelerator, values: dict[str, float]) -> dict[str, float]:
-    """Average the logged scalars over processes (identity with one process)."""
-    if acc.num_processes == 1:
-        return values
-    keys = sorted(values)
-    mean = acc.reduce(torch.tensor([values[k] for k in keys], device=acc.device), reduction="mean")
-    return dict(zip(keys, mean.tolist()))

@@ -18,14 +18,16 @@ from pathlib import Path
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from generation.engine import Engine
 from rl.config import GRPOConfig, IterativeConfig, RewardModelConfig
 from rl.grpo import train_grpo
-from rl.reward_model import RMExample, rm_loss_fn
+from rl.reward_model import RMExample, RMLoss
 from rl.rm_data import from_record, replay_mix, sample_solutions, to_record
 from rl.scoring import RewardModelScorer
 from rl.shepherd import shepherd_examples
 from training.checkpoint import Checkpointer
 from training.loop import train
+from training.runtime import TrainRuntime
 from training.step_log import StepLogger
 
 
@@ -37,6 +39,8 @@ class IterativeSetup:
     advantage: str  # "process" (Fig. 6) or "outcome"
     seed: int
     fingerprint: str
+    runtime: TrainRuntime = TrainRuntime()
+    engine: Engine | None = None  # rollout and relabelling sampler (None: HF generate on the policy)
 
 
 def relabel(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problems: list[dict],
@@ -46,9 +50,9 @@ def relabel(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problem
     chosen = [problems[i] for i in torch.randperm(len(problems), generator=gen)[: setup.iterative.n_questions].tolist()]
     rm = setup.rm
     sols = sample_solutions(policy, tokenizer, chosen, rm.samples_per_question, rm.max_new_tokens, rm.temperature,
-                            setup.seed + 1000 * (it + 1))
+                            setup.seed + 1000 * (it + 1), engine=setup.engine)
     return shepherd_examples(policy, tokenizer, sols, rm.shepherd_rollouts, rm.max_new_tokens, rm.temperature,
-                             setup.seed + 1000 * (it + 1), rm.shepherd_soft)
+                             setup.seed + 1000 * (it + 1), rm.shepherd_soft, engine=setup.engine)
 
 
 def iterative_rl(policy: PreTrainedModel, rm: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
@@ -70,15 +74,16 @@ def iterative_rl(policy: PreTrainedModel, rm: PreTrainedModel, tokenizer: PreTra
         logger.offset = it * it_cfg.steps_per_iteration
         ckpt = Checkpointer(root / f"iter{it}" if root else None, grpo_cfg.checkpoint_every, setup.fingerprint)
         scorer = RewardModelScorer(rm, tokenizer, process=setup.advantage == "process")
-        last = train_grpo(policy, ref, tokenizer, problems, grpo_cfg, setup.advantage, scorer, setup.seed + it, logger, ckpt)
+        last = train_grpo(policy, ref, tokenizer, problems, grpo_cfg, setup.advantage, scorer, setup.seed + it, logger, ckpt,
+                          setup.runtime, setup.engine)
         if it + 1 < it_cfg.iterations:
             new = relabel(policy, tokenizer, problems, setup, it)
             mixed = replay_mix(new, history, it_cfg.replay_ratio, setup.seed + it)
             history = history + new
             rm.train()
-            train(rm, rm_loss_fn(mixed, setup.rm.batch_size, tokenizer.pad_token_id, setup.seed + it),
+            train(rm, RMLoss(mixed, setup.rm.batch_size, tokenizer.pad_token_id, setup.seed + it),
                   it_cfg.rm_steps_per_iteration, setup.rm.optim, StepLogger(None, 10**9, 1), Checkpointer(None, 0, ""),
-                  f"reward_model iter {it + 1}")
+                  f"reward_model iter {it + 1}", replace(setup.runtime, micro_batch_size=setup.rm.micro_batch_size))
             rm.eval()
         if done_path:
             done_path.parent.mkdir(parents=True, exist_ok=True)

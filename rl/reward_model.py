@@ -13,13 +13,13 @@ default starts from the SFT model, the only capable backbone it has.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from transformers import AutoModelForTokenClassification, PreTrainedModel
 
+from training.loop import draw_indices
 from training.model import torch_dtype
 
 
@@ -62,18 +62,26 @@ def position_logits(model: PreTrainedModel, batch: dict[str, torch.Tensor]) -> t
     return logits[batch["rows"].to(device), batch["cols"].to(device)].float()
 
 
-def rm_loss_fn(examples: list[RMExample], batch_size: int, pad_id: int, seed: int) -> Callable[[torch.nn.Module, int, int], torch.Tensor]:
-    """`(model, step, rank) -> loss`: BCE at the scored positions of a batch drawn by a
-    (seed, step, rank) generator."""
+class RMLoss:
+    """Binary cross-entropy at the scored positions of a batch drawn by a (seed, step) generator
+    (`training.loop.BatchLoss`), averaged over positions."""
 
-    def batch_loss(model: torch.nn.Module, step: int, rank: int) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + step + rank * 7_919)
-        idx = torch.randint(len(examples), (batch_size,), generator=gen).tolist()
-        batch = collate_rm([examples[i] for i in idx], pad_id)
+    def __init__(self, examples: list[RMExample], batch_size: int, pad_id: int, seed: int) -> None:
+        self.examples, self.batch_size, self.pad_id, self.seed = examples, batch_size, pad_id, seed
+
+    def draw(self, step: int) -> list[RMExample]:
+        return [self.examples[i] for i in draw_indices(len(self.examples), self.batch_size, self.seed, step)]
+
+    def count(self, items: list[RMExample]) -> float:
+        return float(sum(len(e.positions) for e in items))
+
+    def loss(self, model: torch.nn.Module, items: list[RMExample], total: float | None) -> torch.Tensor:
+        batch = collate_rm(items, self.pad_id)
         logits = position_logits(model, batch)
-        return F.binary_cross_entropy_with_logits(logits, batch["labels"].to(logits.device))
-
-    return batch_loss
+        labels = batch["labels"].to(logits.device)
+        if total is None:
+            return F.binary_cross_entropy_with_logits(logits, labels)
+        return F.binary_cross_entropy_with_logits(logits, labels, reduction="sum") / total
 
 
 @torch.no_grad()

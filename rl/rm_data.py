@@ -13,29 +13,34 @@ import random
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from generation.engine import Engine, SamplingSpec
+from generation.hf_engine import HFEngine
 from rl.reward_model import RMExample
-from rl.rollout import sample_group
 from rl.shepherd import Solution
 from rl.steps import step_end_positions
 
 
-def sample_solutions(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problems: list[dict], n: int,
-                     max_new_tokens: int, temperature: float, seed: int, questions_per_batch: int = 16) -> list[Solution]:
+def sample_solutions(policy: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase, problems: list[dict], n: int,
+                     max_new_tokens: int, temperature: float, seed: int, questions_per_batch: int = 16,
+                     engine: Engine | None = None) -> list[Solution]:
     """n sampled solutions per problem (normalised, with a rendered `prompt`), with their step
-    ends, in problem order."""
+    ends, in problem order.
+
+    Without `engine`, `policy` samples `questions_per_batch` questions per seeded `generate`
+    call (batch b seeded seed * 7919 + b), with a static KV cache on CPU.
+    """
+    if not problems:
+        return []
+    if engine is None:
+        engine = HFEngine(policy, tokenizer, batch_size=questions_per_batch * n, static_cache=True)
+    prompts = tokenizer([p["prompt"] for p in problems], add_special_tokens=False)["input_ids"]
+    spec = SamplingSpec(n=n, temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens, seed=seed * 7919)
     out: list[Solution] = []
-    for b, start in enumerate(range(0, len(problems), questions_per_batch)):
-        chunk = problems[start : start + questions_per_batch]
-        batch = sample_group(policy, tokenizer, [p["prompt"] for p in chunk], n,
-                             max_new_tokens, temperature, 1.0, seed * 7919 + b)
-        w = batch.prompt_width
-        for row in range(batch.input_ids.shape[0]):
-            prompt = batch.input_ids[row, :w][batch.attention_mask[row, :w].bool()].tolist()
-            k = int(batch.completion_mask[row].sum())
-            completion = batch.input_ids[row, w : w + k].tolist() or [tokenizer.eos_token_id]
-            gold = chunk[int(batch.groups[row])]["answer"]
-            out.append(Solution(tuple(prompt), tuple(completion),
-                                tuple(step_end_positions(completion, tokenizer)), gold))
+    for problem, samples in zip(problems, engine.sample(prompts, spec)):
+        for s in samples:
+            completion = list(s.token_ids) or [tokenizer.eos_token_id]
+            out.append(Solution(s.prompt_ids, tuple(completion),
+                                tuple(step_end_positions(completion, tokenizer)), problem["answer"]))
     return out
 
 

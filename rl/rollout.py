@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from evaluation.generation import completion_mask_from
+from generation.engine import Engine, Sample, SamplingSpec, cut_at_eos
+from generation.hf_engine import HFEngine
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,34 @@ class RolloutBatch:
         return [(rows, self.trimmed(rows)) for rows in order.split(size)]
 
 
-@torch.no_grad()
+def batch_from_samples(samples: list[list[Sample]], pad_id: int, eos_id: int,
+                       device: torch.device | str = "cpu") -> RolloutBatch:
+    """The rollout batch of an engine's samples (row order: prompt, then sample).
+
+    Row layout [left-padded prompt | completion | right padding], padding = pad_id, width
+    P + T with P the longest prompt and T the longest completion. A completion ends at its first
+    EOS (kept); anything after it is treated as padding. completion_mask and the completion part
+    of attention_mask are 1 up to and including that EOS.
+    """
+    rows = [(s, cut_at_eos(list(s.token_ids), eos_id)) for group in samples for s in group]
+    if not rows:
+        raise ValueError("samples: no samples to batch")
+    width = max(len(s.prompt_ids) for s, _ in rows)
+    length = max(len(c) for _, c in rows)
+    ids = torch.full((len(rows), width + length), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(rows), width + length), dtype=torch.long)
+    for r, (s, completion) in enumerate(rows):
+        start, end = width - len(s.prompt_ids), width + len(completion)
+        ids[r, start:end] = torch.tensor(list(s.prompt_ids) + completion, dtype=torch.long)
+        attention[r, start:end] = 1
+    groups = torch.tensor([g for g, group in enumerate(samples) for _ in group], dtype=torch.long)
+    completion_mask = attention[:, width:].float()
+    ids, attention, completion_mask, groups = (t.to(device) for t in (ids, attention, completion_mask, groups))
+    return RolloutBatch(ids, attention, completion_mask, groups, width, [s.text for s, _ in rows])
+
+
 def sample_group(
-    model: PreTrainedModel,
+    model: PreTrainedModel | None,
     tokenizer: PreTrainedTokenizerBase,
     prompts: list[str],
     group_size: int,
@@ -76,34 +102,22 @@ def sample_group(
     temperature: float,
     top_p: float,
     seed: int,
+    engine: Engine | None = None,
 ) -> RolloutBatch:
-    """Sample `group_size` outputs for each prompt (seeded, so a resumed run samples the same)."""
-    tokenizer.padding_side = "left"
-    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-    torch.manual_seed(seed)
-    model.eval()
-    out = model.generate(
-        **enc,
-        do_sample=True,
-        temperature=temperature,
-        top_p=top_p,
-        top_k=0,
-        max_new_tokens=max_new_tokens,
-        num_return_sequences=group_size,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        # On CPU a preallocated cache beats growing one by concatenation (about 10% of sampling
-        # time for the tiny default); elsewhere keep the default, which generate may compile.
-        cache_implementation="static" if model.device.type == "cpu" else None,
-    )
-    width = enc["input_ids"].shape[1]
-    tokens = out[:, width:]
-    mask = completion_mask_from(tokens, tokenizer.eos_token_id)
-    prompt_mask = enc["attention_mask"].repeat_interleave(group_size, dim=0)
-    # generate pads finished rows, and EOS/PAD are special tokens: decoding drops both.
-    texts = tokenizer.batch_decode(tokens, skip_special_tokens=True)
-    groups = torch.arange(len(prompts), device=out.device).repeat_interleave(group_size)
-    return RolloutBatch(out, torch.cat([prompt_mask, mask.long()], dim=1), mask, groups, width, texts)
+    """Sample `group_size` outputs for each prompt (seeded, so a resumed run samples the same).
+
+    Without `engine`, one seeded `generate` call on `model` samples all prompts (an HFEngine
+    whose one chunk holds every prompt), with a static KV cache on CPU. The batch lives on the
+    model's device (CPU when only an engine is given).
+    """
+    # No special tokens: SFT and RL tokenize the prompt the same way (training/sft.py).
+    ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    if engine is None:
+        engine = HFEngine(model, tokenizer, batch_size=max(1, len(prompts) * group_size), static_cache=True)
+    samples = engine.sample(ids, SamplingSpec(group_size, temperature, top_p, max_new_tokens, seed))
+    device = next(model.parameters()).device if model is not None else torch.device("cpu")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return batch_from_samples(samples, pad_id, tokenizer.eos_token_id, device)
 
 
 def token_logprobs(model: PreTrainedModel, batch: RolloutBatch) -> torch.Tensor:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evaluation.grader import is_correct
+from generation.engine import Engine, SamplingSpec
+from generation.hf_engine import HFEngine
 from rl.reward_model import RMExample
 
 
@@ -27,39 +28,34 @@ class Solution:
     gold: str
 
 
-@torch.no_grad()
-def continue_from(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prefixes: list[list[int]], n: int,
-                  max_new_tokens: int, temperature: float, seed: int, batch_size: int = 64) -> list[list[str]]:
-    """n sampled continuations (text) of each token prefix, left-padded in batches."""
-    out: list[list[str]] = []
-    per_batch = max(1, batch_size // n)
-    model.eval()
-    for b, start in enumerate(range(0, len(prefixes), per_batch)):
-        chunk = prefixes[start : start + per_batch]
-        width = max(len(p) for p in chunk)
-        ids = torch.full((len(chunk), width), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for r, p in enumerate(chunk):
-            ids[r, width - len(p) :] = torch.tensor(p)
-            mask[r, width - len(p) :] = 1
-        torch.manual_seed(seed + b)
-        gen = model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=temperature, top_k=0,
-                             max_new_tokens=max_new_tokens, num_return_sequences=n,
-                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-        texts = tokenizer.batch_decode(gen[:, width:], skip_special_tokens=True)
-        out += [texts[i : i + n] for i in range(0, len(texts), n)]
-    return out
+def continue_from(model: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase, prefixes: list[list[int]], n: int,
+                  max_new_tokens: int, temperature: float, seed: int, batch_size: int = 64,
+                  engine: Engine | None = None) -> list[list[str]]:
+    """n sampled continuations (text) of each token prefix.
+
+    Without `engine`, `model` samples max(1, batch_size // n) left-padded prefixes per seeded
+    `generate` call (batch b seeded seed + b).
+    """
+    if not prefixes:
+        return []
+    if engine is None:
+        engine = HFEngine(model, tokenizer, batch_size)
+    spec = SamplingSpec(n=n, temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens, seed=seed)
+    return [[s.text for s in samples] for samples in engine.sample(prefixes, spec)]
 
 
-def shepherd_examples(completer: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, solutions: list[Solution],
-                      n: int, max_new_tokens: int, temperature: float, seed: int, soft: bool) -> list[RMExample]:
-    """One PRM example per solution with a label at every step end (soft or hard estimation)."""
+def shepherd_examples(completer: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase, solutions: list[Solution],
+                      n: int, max_new_tokens: int, temperature: float, seed: int, soft: bool,
+                      engine: Engine | None = None) -> list[RMExample]:
+    """One PRM example per solution with a label at every step end (soft or hard estimation).
+
+    The completer samples the continuations: through `engine` when given, else on `completer`."""
     prefixes, owners = [], []
     for s_idx, sol in enumerate(solutions):
         for end in sol.step_ends[:-1]:  # the last step is graded directly below
             prefixes.append(list(sol.prompt_ids) + list(sol.completion_ids[: end + 1]))
             owners.append((s_idx, end))
-    continuations = continue_from(completer, tokenizer, prefixes, n, max_new_tokens, temperature, seed)
+    continuations = continue_from(completer, tokenizer, prefixes, n, max_new_tokens, temperature, seed, engine=engine)
     estimates: dict[tuple[int, int], float] = {}
     for (s_idx, end), texts in zip(owners, continuations):
         sol = solutions[s_idx]

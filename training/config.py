@@ -85,6 +85,7 @@ class PretrainConfig:
     steps: int  # optimizer steps; 0 copies the initial model through unchanged
     batch_size: int  # sequences per step
     seq_len: int  # tokens per packed sequence
+    micro_batch_size: int  # sequences per forward/backward (gradients accumulate); 0: the whole batch at once
     optim: OptimConfig
     log_every: int  # DVCLive log interval in steps
     checkpoint_every: int  # resumable checkpoint interval in steps; 0 disables
@@ -102,6 +103,7 @@ class SFTConfig:
     steps: int
     batch_size: int
     max_len: int  # prompt + solution tokens; longer examples are dropped and counted
+    micro_batch_size: int  # examples per forward/backward (gradients accumulate); 0: the whole batch at once
     optim: OptimConfig
     log_every: int
     checkpoint_every: int
@@ -110,6 +112,29 @@ class SFTConfig:
         _check_loop(self)
         if self.max_len < 8:
             raise ValueError(f"max_len: must be >= 8, got {self.max_len}")
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """How the training and sampling stages run: launcher, memory savers, generation engine.
+
+    These change speed and memory, not what is computed (beyond floating-point noise). The
+    compute dtype is `model.dtype`; weights and optimizer state stay float32 while training.
+    """
+
+    launcher: str  # starts the training stages: "python", or "accelerate launch --config_file ..."
+    gradient_checkpointing: bool  # recompute activations in backward (less memory, ~30% more compute)
+    engine: Literal["hf", "vllm"]  # sampler of GRPO rollouts, reward-model data and Math-Shepherd
+    vllm_gpu_memory: float  # share of GPU memory the colocated vLLM engine may take
+    vllm_sleep: bool  # free the vLLM engine's memory while the trainer updates
+
+    def __post_init__(self) -> None:
+        if not self.launcher.strip():
+            raise ValueError("launcher: must be a command, e.g. 'python' or 'accelerate launch --config_file F'")
+        if self.engine not in ("hf", "vllm"):
+            raise ValueError(f"engine: must be 'hf' or 'vllm', got {self.engine!r}")
+        if not 0 < self.vllm_gpu_memory <= 1:
+            raise ValueError(f"vllm_gpu_memory: must be in (0, 1], got {self.vllm_gpu_memory}")
 
 
 def _check_loop(cfg: PretrainConfig | SFTConfig) -> None:
@@ -121,3 +146,5 @@ def _check_loop(cfg: PretrainConfig | SFTConfig) -> None:
         raise ValueError(f"log_every: must be >= 1, got {cfg.log_every}")
     if cfg.checkpoint_every < 0:
         raise ValueError(f"checkpoint_every: must be >= 0, got {cfg.checkpoint_every}")
+    if cfg.micro_batch_size < 0:
+        raise ValueError(f"micro_batch_size: must be >= 0, got {cfg.micro_batch_size}")

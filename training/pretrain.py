@@ -6,10 +6,12 @@ them and cut into equal chunks; no document boundary masking (standard practice,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import torch
 from transformers import PreTrainedTokenizerBase
+
+from training.loop import draw_indices
 
 
 def pack_corpus(texts: Iterable[str], tokenizer: PreTrainedTokenizerBase, seq_len: int) -> torch.Tensor:
@@ -24,13 +26,23 @@ def pack_corpus(texts: Iterable[str], tokenizer: PreTrainedTokenizerBase, seq_le
     return torch.tensor(stream[: n_chunks * seq_len], dtype=torch.long).view(n_chunks, seq_len)
 
 
-def pretrain_loss_fn(chunks: torch.Tensor, batch_size: int, seed: int) -> Callable[[torch.nn.Module, int, int], torch.Tensor]:
-    """`(model, step, rank) -> loss` on a batch drawn by a generator seeded with (seed, step, rank)."""
+class PretrainLoss:
+    """Causal-LM loss on packed chunks; the batch of a step is drawn by a (seed, step) generator
+    (`training.loop.BatchLoss`). Every chunk has seq_len - 1 predicted tokens."""
 
-    def batch_loss(model: torch.nn.Module, step: int, rank: int) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + step + rank * 7_919)
-        idx = torch.randint(len(chunks), (batch_size,), generator=gen)
-        batch = chunks[idx].to(next(model.parameters()).device)
-        return model(input_ids=batch, labels=batch).loss
+    def __init__(self, chunks: torch.Tensor, batch_size: int, seed: int) -> None:
+        self.chunks, self.batch_size, self.seed = chunks, batch_size, seed
 
-    return batch_loss
+    def draw(self, step: int) -> list[int]:
+        return draw_indices(len(self.chunks), self.batch_size, self.seed, step)
+
+    def count(self, items: list[int]) -> float:
+        return float(len(items) * (self.chunks.shape[1] - 1))
+
+    def loss(self, model: torch.nn.Module, items: list[int], total: float | None) -> torch.Tensor:
+        batch = self.chunks[items].to(next(model.parameters()).device)
+        if total is None:
+            return model(input_ids=batch, labels=batch).loss
+        # transformers sums the token losses and divides by num_items_in_batch: a micro-batch's
+        # share of the whole batch's mean (its gradient-accumulation contract).
+        return model(input_ids=batch, labels=batch, num_items_in_batch=torch.tensor(total)).loss

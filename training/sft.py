@@ -8,13 +8,13 @@ guide measured to converge faster for a model trained from scratch.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from transformers import PreTrainedTokenizerBase
 
 from evaluation.prompts import format_prompt, training_target
+from training.loop import draw_indices
 
 IGNORE = -100  # label value that transformers' causal-LM loss skips
 
@@ -63,15 +63,23 @@ def collate(batch: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-def sft_loss_fn(examples: list[Example], batch_size: int, pad_id: int, seed: int) -> Callable[[torch.nn.Module, int, int], torch.Tensor]:
-    """`(model, step, rank) -> loss`: mean cross-entropy over the solution tokens of a batch
-    drawn by a (seed, step, rank) generator."""
+class SFTLoss:
+    """Mean cross-entropy over the solution tokens (and EOS) of a batch drawn by a (seed, step)
+    generator (`training.loop.BatchLoss`)."""
 
-    def batch_loss(model: torch.nn.Module, step: int, rank: int) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + step + rank * 7_919)
-        idx = torch.randint(len(examples), (batch_size,), generator=gen).tolist()
+    def __init__(self, examples: list[Example], batch_size: int, pad_id: int, seed: int) -> None:
+        self.examples, self.batch_size, self.pad_id, self.seed = examples, batch_size, pad_id, seed
+
+    def draw(self, step: int) -> list[Example]:
+        return [self.examples[i] for i in draw_indices(len(self.examples), self.batch_size, self.seed, step)]
+
+    def count(self, items: list[Example]) -> float:
+        # Labels start at n_prompt; the causal shift never predicts position 0.
+        return float(sum(len(e.ids) - max(e.n_prompt, 1) for e in items))
+
+    def loss(self, model: torch.nn.Module, items: list[Example], total: float | None) -> torch.Tensor:
         device = next(model.parameters()).device
-        batch = {k: v.to(device) for k, v in collate([examples[i] for i in idx], pad_id).items()}
-        return model(**batch).loss
-
-    return batch_loss
+        batch = {k: v.to(device) for k, v in collate(items, self.pad_id).items()}
+        if total is None:
+            return model(**batch).loss
+        return model(**batch, num_items_in_batch=torch.tensor(total)).loss

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-COPY = ["pipeline", "inputs", "data_selection", "training", "rl", "evaluation", "profiles", "annotations", "dvc.yaml",
+COPY = ["pipeline", "inputs", "data_selection", "training", "rl", "evaluation", "generation", "profiles", "annotations", "dvc.yaml",
         ".dvc/config", ".dvcignore"]
 MODELS = ["sft", "grpo-online-rft", "grpo-outcome", "grpo-process", "grpo-iterative"]
 RL_STAGES = {"grpo@outcome": "grpo-outcome", "grpo@online-rft": "grpo-online-rft",

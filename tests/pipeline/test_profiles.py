@@ -17,7 +17,7 @@ from pipeline.config import load_params
 ROOT = Path(__file__).resolve().parents[2]
 # What a bigger machine changes; everything else (inputs, prompt, methods, RL settings' meaning) must not.
 SIZE_SECTIONS = {"threads", "mine", "executor", "tokenizer", "model", "pretrain", "sft", "grpo", "reward_model",
-                 "iterative", "evaluate"}
+                 "iterative", "evaluate", "runtime"}
 
 
 def test_gpu_is_the_real_profile_with_a_pretrained_model_and_full_sizes():

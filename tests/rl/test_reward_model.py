@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from rl.reward_model import RMExample, accuracy, auc, build_reward_model, collate_rm, rm_loss_fn, score
+from rl.reward_model import RMExample, accuracy, auc, build_reward_model, collate_rm, RMLoss, score
 from training.checkpoint import Checkpointer
 from training.config import OptimConfig
 from training.loop import train
@@ -30,7 +30,7 @@ def test_reward_model_learns_to_separate(tiny_model, tokenizer, tmp_path):
     bad = tokenizer("#### 9", add_special_tokens=False)["input_ids"]
     examples = [RMExample(tuple(good), (len(good) - 1,), (1.0,)), RMExample(tuple(bad), (len(bad) - 1,), (0.0,))] * 4
     opt = OptimConfig(3e-3, (0.9, 0.95), 0.0, 0.0, 1.0, 1.0)
-    train(rm, rm_loss_fn(examples, 4, tokenizer.pad_token_id, 0), 40, opt, StepLogger(None, 10, 40),
+    train(rm, RMLoss(examples, 4, tokenizer.pad_token_id, 0), 40, opt, StepLogger(None, 10, 40),
           Checkpointer(None, 0, ""), "rm")
     s = score(rm, examples[:2], tokenizer.pad_token_id)
     assert s[0][0] > 0.8 and s[1][0] < 0.2

@@ -7,7 +7,7 @@ import torch
 
 from evaluation.prompts import plain_prompt
 from rl.config import GRPOConfig
-from rl.grpo import NonFiniteError, chunked_logprobs, train_grpo, update
+from rl.grpo import NonFiniteError, Part, chunked_logprobs, train_grpo, update
 from rl.advantages import Rewards
 from rl.reward_model import build_reward_model
 from rl.scoring import RewardModelScorer, RuleScorer, Scored
@@ -16,6 +16,7 @@ from rl.rollout import sample_group, token_logprobs
 from accelerate import Accelerator
 from training.checkpoint import Checkpointer
 from training.config import OptimConfig
+from training.runtime import TrainRuntime
 from training.step_log import StepLogger
 
 
@@ -65,7 +66,8 @@ def test_trimmed_micro_batches_give_the_full_batch_logprobs(tiny_model, tokenize
         assert sub.completion_mask[:, -1].any() and sub.attention_mask[:, 0].any()
     with torch.no_grad():
         full = token_logprobs(tiny_model, batch)
-        parts = chunked_logprobs(tiny_model, chunks, batch.completion_mask)
+        parts = chunked_logprobs(tiny_model, [Part(rows, sub) for rows, sub in chunks], batch.completion_mask,
+                                 TrainRuntime())
     assert torch.allclose(full * batch.completion_mask, parts * batch.completion_mask, atol=1e-5)
 
 
@@ -184,3 +186,32 @@ def test_prm_scorer_puts_rewards_at_step_ends(tiny_model, tokenizer, problems, t
     last_real = (r.step_ends * r.step_mask.long()).max(-1).values
     assert torch.equal(last_real, lengths - 1)  # the last step ends at each completion's last token
     assert torch.allclose(r.outcome, r.step_rewards.gather(1, (r.step_mask.sum(-1).long() - 1)[:, None]).squeeze(1))
+
+
+def test_grpo_in_bf16_at_the_paper_lr_moves_the_float32_master_weights(tiny_model, tokenizer, problems):
+    """One GRPO step at lr 1e-6 with bf16 compute: at least 99% of the weights move, as in float32
+    (bf16 weights updated in place kept about 2% of such updates: tests/training/test_precision.py)."""
+    cfg = grpo_cfg(steps=1, beta=0.04, optim=OptimConfig(1e-6, (0.9, 0.99), 0.0, 0.0, 1.0, 1.0))
+    moved = {}
+    for dtype in ("float32", "bfloat16"):
+        policy, ref = copy.deepcopy(tiny_model), copy.deepcopy(tiny_model).to(torch.bfloat16)
+        start = [p.detach().clone() for p in policy.parameters()]
+        # The `sft` coefficient gives every sampled token a gradient, whatever the rewards.
+        train_grpo(policy, ref, tokenizer, problems[0], cfg, "sft", RuleScorer(), 0, StepLogger(None, 1, 1),
+                   Checkpointer(None, 0, "x"), TrainRuntime(dtype))
+        assert all(p.dtype == torch.float32 for p in policy.parameters())
+        changed = sum(int((a != b.detach()).sum()) for a, b in zip(start, policy.parameters()))
+        moved[dtype] = changed / sum(a.numel() for a in start)
+    assert moved["float32"] >= 0.99 and moved["bfloat16"] >= 0.99, moved
+
+
+def test_rewards_follow_the_rollouts_device():
+    """Scorers return CPU tensors; the loop moves them to the rollouts' device before indexing
+    with group masks (on a GPU, CPU rewards indexed by CUDA masks raise)."""
+    from rl.advantages import Rewards
+    from rl.grpo import rewards_to
+
+    r = Rewards(torch.ones(4), torch.ones(4, 2), torch.zeros(4, 2, dtype=torch.long), torch.ones(4, 2))
+    moved = rewards_to(r, torch.device("meta"))
+    assert all(t.device.type == "meta" for t in (moved.outcome, moved.step_rewards, moved.step_ends, moved.step_mask))
+    assert rewards_to(Rewards(torch.ones(2)), torch.device("meta")).step_rewards is None

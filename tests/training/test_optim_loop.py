@@ -10,8 +10,8 @@ from training.checkpoint import Checkpointer
 from training.config import OptimConfig
 from training.loop import NonFiniteLoss, train
 from training.optim import lr_factor
-from training.pretrain import pack_corpus, pretrain_loss_fn
-from training.sft import IGNORE, Example, collate, encode_examples, sft_loss_fn
+from training.pretrain import PretrainLoss, pack_corpus
+from training.sft import IGNORE, Example, SFTLoss, collate, encode_examples
 from training.step_log import StepLogger
 
 OPT = OptimConfig(lr=1e-2, betas=(0.9, 0.95), weight_decay=0.1, warmup_frac=0.1, min_lr_ratio=0.1, grad_clip=1.0)
@@ -63,12 +63,12 @@ def test_encode_examples_prompt_then_target_and_empty_solutions(problems, tokeni
 
 def test_sft_lowers_the_loss(problems, tokenizer, tiny_model):
     examples, _ = encode_examples(problems[0], tokenizer, 128, fmt="plain")
-    loss_fn = sft_loss_fn(examples, 8, tokenizer.pad_token_id, seed=0)
+    loss_fn = SFTLoss(examples, 8, tokenizer.pad_token_id, seed=0)
     with torch.no_grad():
-        before = loss_fn(tiny_model, 0, 0).item()
+        before = loss_fn.loss(tiny_model, loss_fn.draw(0), None).item()
     train(tiny_model, loss_fn, 30, OPT, StepLogger(None, 10, 30), Checkpointer(None, 0, ""), "sft")
     with torch.no_grad():
-        after = loss_fn(tiny_model, 0, 0).item()
+        after = loss_fn.loss(tiny_model, loss_fn.draw(0), None).item()
     assert after < before - 0.5
 
 
@@ -87,12 +87,12 @@ def test_resume_matches_uninterrupted_run(problems, tokenizer, tiny_model, tmp_p
     chunks = pack_corpus([p["question"] for p in problems[0]], tokenizer, 16)
     start = copy.deepcopy(tiny_model)
     full = copy.deepcopy(start)
-    train(full, pretrain_loss_fn(chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), Checkpointer(None, 0, ""), "p")
+    train(full, PretrainLoss(chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), Checkpointer(None, 0, ""), "p")
     part = copy.deepcopy(start)
     with pytest.raises(Killed):
-        train(part, pretrain_loss_fn(chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), StopAt(tmp_path, 2, "fp"), "p")
+        train(part, PretrainLoss(chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), StopAt(tmp_path, 2, "fp"), "p")
     resumed = copy.deepcopy(start)
-    train(resumed, pretrain_loss_fn(chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), Checkpointer(tmp_path, 2, "fp"), "p")
+    train(resumed, PretrainLoss(chunks, 4, 0), 6, OPT, StepLogger(None, 1, 6), Checkpointer(tmp_path, 2, "fp"), "p")
     assert all(torch.equal(a, b) for a, b in zip(full.parameters(), resumed.parameters()))
 
 
@@ -105,5 +105,19 @@ def test_checkpoint_with_other_settings_is_ignored(tiny_model, tmp_path):
 
 def test_nan_loss_stops_with_clear_error(tiny_model):
     with pytest.raises(NonFiniteLoss, match="loss is nan"):
-        train(tiny_model, lambda model, step, rank: torch.tensor(math.nan, requires_grad=True), 3, OPT,
-              StepLogger(None, 1, 3), Checkpointer(None, 0, ""), "p")
+        train(tiny_model, NaNLoss(), 3, OPT, StepLogger(None, 1, 3), Checkpointer(None, 0, ""), "p")
+
+
+class NaNLoss:
+    """A BatchLoss whose loss is NaN (a diverged run)."""
+
+    batch_size = 2
+
+    def draw(self, step):
+        return [0, 1]
+
+    def count(self, items):
+        return float(len(items))
+
+    def loss(self, model, items, total):
+        return torch.tensor(math.nan, requires_grad=True)
