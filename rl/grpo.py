@@ -16,15 +16,15 @@ from dataclasses import dataclass
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DistributedType
+from accelerate.utils import DistributedType, gather_object
 from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from generation.engine import Engine
+from generation.engine import Engine, SamplingSpec
 from rl.advantages import FLAT_GROUPS_GIVE_ZERO, Rewards, get_estimator, zero_std_groups
 from rl.config import GRPOConfig
 from rl.loss import grpo_loss, token_weights
-from rl.rollout import RolloutBatch, sample_group, token_logprobs
+from rl.rollout import RolloutBatch, batch_from_samples, sample_group, token_logprobs
 from rl.scoring import Scored, Scorer
 from training.checkpoint import Checkpointer
 from training.loop import save_checkpoint
@@ -181,10 +181,10 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
     policy itself); an engine with its own copy of the weights (vLLM) receives the policy's
     weights after every optimizer step and sleeps while the trainer updates.
 
-    Several processes: every process samples and scores the step's whole rollout batch with the
-    same seed as one process would (so N processes follow the 1-process run; with the HF engine
-    this also keeps sharded generation in lockstep), then updates on the rows of its share of
-    the questions, with token weights of the global batch.
+    Several processes: every process holds the step's whole rollout batch, sampled as one
+    process would sample it (`sample_rollouts`), so N processes follow the 1-process run;
+    every process scores it (a group needs all its rewards), then updates on the rows of its
+    share of the questions, with token weights of the global batch.
     """
     estimator = get_estimator(advantage)
     acc = Accelerator()
@@ -212,9 +212,8 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
         if engine is not None:
             engine.wake()
             engine.load_weights(policy_weights(acc, wrapped))
-        batch = sample_group(policy, tokenizer, [q["prompt"] for q in questions],
-                             cfg.group_size, cfg.max_new_tokens, cfg.temperature, cfg.top_p,
-                             seed * 7919 + step, engine=engine)
+        batch = sample_rollouts(policy, tokenizer, [q["prompt"] for q in questions], cfg, seed * 7919 + step,
+                                engine, acc)
         if engine is not None:
             engine.sleep()
         golds = [q["answer"] for q in questions for _ in range(cfg.group_size)]
@@ -241,6 +240,26 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
     result = TrainResult(last)
     result.full_state = full_state_dict(acc, wrapped)
     return result
+
+
+def sample_rollouts(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: list[str],
+                    cfg: GRPOConfig, seed: int, engine: Engine | None, acc: Accelerator) -> RolloutBatch:
+    """The step's global rollout batch, on every process.
+
+    HF generate (engine None) samples all prompts on every process with the 1-process seed: its
+    random stream runs across a whole batch, so splitting it would change the samples. An engine
+    that seeds each prompt on its own (vLLM: seed + global prompt index) lets each process sample
+    only its share; the samples are then gathered, identical to one process sampling them all.
+    """
+    if engine is None or acc.num_processes == 1:
+        return sample_group(policy, tokenizer, prompts, cfg.group_size, cfg.max_new_tokens, cfg.temperature,
+                            cfg.top_p, seed, engine=engine)
+    share = rank_share(len(prompts), acc, "questions_per_step")
+    ids = tokenizer(prompts[share], add_special_tokens=False)["input_ids"]
+    spec = SamplingSpec(cfg.group_size, cfg.temperature, cfg.top_p, cfg.max_new_tokens, seed)
+    samples = gather_object(engine.sample(ids, spec, offset=share.start))  # rank order = prompt order
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return batch_from_samples(samples, pad_id, tokenizer.eos_token_id, acc.device)
 
 
 def policy_weights(acc: Accelerator, wrapped: torch.nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
