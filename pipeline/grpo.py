@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     log_memory(params, policy, "grpo", rows=micro_rows(cfg.micro_batch_size, cfg.questions_per_step * cfg.group_size),
                seq_len=length, sampling=(cfg.questions_per_step * cfg.group_size, length))
     inputs = [args.train, args.init] + [x for x in (args.reward_model, args.rm_data) if x]
-    fp = fingerprint(cfg, method, params.reward_model, params.iterative, params.prompt, params.seed,
+    fp = fingerprint(cfg, method, params.reward_model, params.iterative, params.prompt, params.seed, params.model.dtype,
                      *map(file_digest, inputs))
     ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every, fp)
     if method.iterative:

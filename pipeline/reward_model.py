@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     train_set, heldout = read_examples(args.train, skipped), read_examples(args.heldout, skipped)
     model = build_reward_model(str(stage.require_file(args.init)))  # float32 master weights
     ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every,
-                        fingerprint(cfg, params.seed, file_digest(args.train), file_digest(args.init)))
+                        fingerprint(cfg, params.seed, params.model.dtype, file_digest(args.train), file_digest(args.init)))
     log_memory(params, model, "reward_model", rows=micro_rows(cfg.micro_batch_size, cfg.batch_size),
                seq_len=max(len(e.ids) for e in train_set))
     model.to(PartialState().device)  # held-out scoring before training runs on the accelerator too

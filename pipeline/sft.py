@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     problems = read_problems(str(stage.require_file(args.train)), "sft", counts)
     examples, kept = encode_examples(problems, tokenizer, cfg.max_len, params.prompt)
     ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every,
-                        fingerprint(cfg, params.prompt, params.seed, file_digest(args.train), file_digest(args.init)))
+                        fingerprint(cfg, params.prompt, params.seed, params.model.dtype, file_digest(args.train), file_digest(args.init)))
     log_memory(params, model, "sft", rows=micro_rows(cfg.micro_batch_size, cfg.batch_size),
                seq_len=max(len(e.ids) for e in examples))
     logger = StepLogger(args.live, cfg.log_every, cfg.steps)
