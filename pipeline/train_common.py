@@ -17,7 +17,7 @@ from pipeline import stage
 from training.checkpoint import Checkpointer
 from pipeline.config import Params
 from training.model import count_parameters, torch_dtype
-from training.runtime import TrainResult, TrainRuntime
+from training.runtime import TrainResult, TrainRuntime, is_sharded, rows_per_pass
 from training.step_log import StepLogger
 
 
@@ -129,21 +129,17 @@ def log_memory(params: Params, model: PreTrainedModel, stage_name: str, *, rows:
                sampling: tuple[int, int] | None = None) -> None:
     """Log the stage's peak-memory estimate per process (training/memory.py) before the long
     part starts, with a warning when it exceeds the device. `rows` x `seq_len`: one micro-batch."""
-    from accelerate.utils import DistributedType
-
     from training.memory import estimate, log_estimate
 
     state = PartialState()
-    sharded = state.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
     est = estimate(model.config, stage=stage_name.split("@")[0], compute_dtype=params.model.dtype,
                    micro_batch_size=max(1, rows), seq_len=max(1, seq_len),
                    gradient_checkpointing=params.runtime.gradient_checkpointing, sampling=sampling,
-                   world_size=state.num_processes, sharded=sharded)
+                   world_size=state.num_processes, sharded=is_sharded(state))
     if state.is_main_process:
         log_estimate(stage_name, est)
 
 
 def micro_rows(micro_batch_size: int, batch_size: int) -> int:
     """Rows of one forward/backward on one process (micro_batch_size 0: the process's share)."""
-    share = max(1, batch_size // PartialState().num_processes)
-    return min(micro_batch_size, share) if micro_batch_size > 0 else share
+    return rows_per_pass(micro_batch_size, batch_size, PartialState().num_processes)

@@ -27,10 +27,10 @@ from rl.loss import grpo_loss, token_weights
 from rl.rollout import RolloutBatch, batch_from_samples, sample_group, token_logprobs
 from rl.scoring import Scored, Scorer
 from training.checkpoint import Checkpointer
-from training.loop import save_checkpoint
+from training.loop import prepare_and_resume, save_checkpoint
 from training.optim import lr_factor, make_optimizer, set_lr
 from training.runtime import (TrainResult, TrainRuntime, autocast, clip_and_step, configure_deepspeed, for_training,
-                              full_state_dict, global_sum, is_sharded, loss_scale, rank_share, sync_context)
+                              full_state_dict, global_sum, loss_scale, rank_share, sync_context)
 from training.step_log import StepLogger
 
 
@@ -197,10 +197,7 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
             raise ValueError("grpo.micro_batch_size: DeepSpeed needs a fixed micro-batch size (> 0)")
         rows = cfg.questions_per_step * cfg.group_size // acc.num_processes
         configure_deepspeed(acc, cfg.micro_batch_size, -(-rows // cfg.micro_batch_size), cfg.optim.grad_clip)
-    start, _ = (0, {}) if is_sharded(acc) else checkpointer.load(policy, optimizer)
-    wrapped, optimizer = acc.prepare(policy, optimizer)
-    if is_sharded(acc):
-        start, _ = checkpointer.load_sharded(acc)
+    wrapped, optimizer, start = prepare_and_resume(acc, policy, optimizer, checkpointer)
     if ref is not None:
         ref.to(acc.device).eval().requires_grad_(False)
     last: dict[str, float] = {}

@@ -22,7 +22,8 @@ from training.checkpoint import Checkpointer
 from training.config import OptimConfig
 from training.optim import lr_factor, make_optimizer, set_lr
 from training.runtime import (TrainResult, TrainRuntime, autocast, clip_and_step, configure_deepspeed, for_training,
-                              full_state_dict, global_sum, is_sharded, loss_scale, rank_share, sync_context)
+                              full_state_dict, global_sum, is_sharded, loss_scale, rank_share, rows_per_pass,
+                              sync_context)
 from training.step_log import StepLogger
 
 
@@ -97,12 +98,9 @@ def train(
     for_training(model, runtime).train()
     optimizer = make_optimizer(model, optim)
     share = max(1, objective.batch_size // acc.num_processes)
-    rows = min(runtime.micro_batch_size or share, share)
+    rows = rows_per_pass(runtime.micro_batch_size, objective.batch_size, acc.num_processes)
     configure_deepspeed(acc, rows, -(-share // rows), optim.grad_clip)
-    start, _ = (0, {}) if is_sharded(acc) else checkpointer.load(model, optimizer)
-    wrapped, optimizer = acc.prepare(model, optimizer)
-    if is_sharded(acc):
-        start, _ = checkpointer.load_sharded(acc)
+    wrapped, optimizer, start = prepare_and_resume(acc, model, optimizer, checkpointer)
     last: dict[str, float] = {}
     ema = None
     for step in tqdm(range(start, steps), desc=desc, initial=start, total=steps, mininterval=2,
@@ -121,6 +119,18 @@ def train(
     result = TrainResult(last)
     result.full_state = full_state_dict(acc, wrapped)
     return result
+
+
+def prepare_and_resume(acc: Accelerator, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                       checkpointer: Checkpointer) -> tuple[torch.nn.Module, torch.optim.Optimizer, int]:
+    """Wrap model and optimizer for this run's processes and restore the last checkpoint:
+    a replicated model before wrapping, a sharded one (accelerate's state) after it. Returns
+    (wrapped model, optimizer, completed steps)."""
+    start = 0 if is_sharded(acc) else checkpointer.load(model, optimizer)[0]
+    wrapped, optimizer = acc.prepare(model, optimizer)
+    if is_sharded(acc):
+        start = checkpointer.load_sharded(acc)[0]
+    return wrapped, optimizer, start
 
 
 def save_checkpoint(acc: Accelerator, checkpointer: Checkpointer, step: int, model: torch.nn.Module,

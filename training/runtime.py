@@ -20,7 +20,7 @@ import contextlib
 from dataclasses import dataclass
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
 from accelerate.utils import DistributedType
 
 from training.model import torch_dtype
@@ -65,7 +65,7 @@ def autocast(device: torch.device, compute_dtype: str) -> contextlib.AbstractCon
     return torch.autocast(device_type=device.type, dtype=torch_dtype(compute_dtype))
 
 
-def is_sharded(acc: Accelerator) -> bool:
+def is_sharded(acc: Accelerator | PartialState) -> bool:
     """True when parameters are split over processes (FSDP or DeepSpeed ZeRO)."""
     return acc.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
 
@@ -105,6 +105,13 @@ def loss_scale(acc: Accelerator) -> int:
     if acc.distributed_type == DistributedType.DEEPSPEED:
         scale *= acc.gradient_accumulation_steps
     return scale
+
+
+def rows_per_pass(micro_batch_size: int, batch_size: int, world: int) -> int:
+    """Rows of one forward/backward on one process: the micro-batch, at most the process's share
+    of the batch (micro_batch_size 0: the whole share)."""
+    share = max(1, batch_size // world)
+    return min(micro_batch_size, share) if micro_batch_size > 0 else share
 
 
 def rank_share(n: int, acc: Accelerator, what: str) -> slice:
