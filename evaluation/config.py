@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from evaluation.prompts import EVAL_STYLES
 
-BACKENDS = ("hf", "vllm")
+BACKENDS = ("hf", "lean", "vllm")
 DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -55,7 +55,7 @@ class BenchmarkConfig:
 class EvaluateConfig:
     """How to evaluate one model on every benchmark in `benchmarks`."""
 
-    backend: str = "hf"  # "hf" (transformers, CPU or GPU) or "vllm" (GPU extra only)
+    backend: str = "hf"  # "hf" (transformers generate), "lean" (our KV-cache decode loop, generation/lean_engine.py) or "vllm" (GPU extra)
     batch_size: int = 128  # sequences per generate call (prompts x samples) for "hf"
     temperature: float = 0.7  # sampling temperature of the sampled pass (paper Fig. 7)
     top_p: float = 1.0  # nucleus sampling threshold of the sampled pass
@@ -92,9 +92,9 @@ class EvaluateConfig:
                 raise ValueError(
                     f"temperature: must be > 0 when n_samples > 1 (benchmark {bench.name})"
                 )
-            if self.backend == "hf" and self.batch_size < bench.n_samples:
+            if self.backend in ("hf", "lean") and self.batch_size < bench.n_samples:
                 # One prompt's n samples are generated together and must fit in one batch.
                 raise ValueError(
                     f"batch_size: must be >= n_samples ({bench.n_samples}, benchmark "
-                    f"{bench.name}) for the hf backend, got {self.batch_size}"
+                    f"{bench.name}) for the {self.backend} backend, got {self.batch_size}"
                 )

@@ -1,15 +1,17 @@
 """Generation backends: n completions per prompt from a causal LM, as text.
 
 Text front ends of the sampling engines (`generation/`): `HFBackend` runs an `HFEngine` on a
-loaded `transformers` model (CPU or GPU); `VLLMBackend` a `VLLMEngine` (vLLM, an optional GPU
-extra imported lazily). Both return, per prompt, n decoded completions (new tokens only, special
-tokens removed); temperature 0 means greedy decoding.
+loaded `transformers` model (CPU or GPU); `LeanBackend` the same over a `LeanEngine` (a direct
+decode loop, faster for small models: same greedy outputs, other sampled ones); `VLLMBackend` a
+`VLLMEngine` (vLLM, an optional GPU extra imported lazily). All return, per prompt, n decoded
+completions (new tokens only, special tokens removed); temperature 0 means greedy decoding.
 
-HFBackend cuts a prompt longer than the model's context minus the token budget to its last
-tokens and counts it (`truncated_prompts`): few-shot prompts exceed the tiny model's 256 positions.
+HFBackend and LeanBackend cut a prompt longer than the model's context minus the token budget to
+its last tokens and count it (`truncated_prompts`): few-shot prompts exceed the tiny model's 256
+positions.
 
-Determinism: HFBackend reseeds torch before every batch with `seed + batch_index`, so a run
-depends only on (model, prompts, arguments), not on what ran before. Batches hold
+Determinism: HFBackend and LeanBackend reseed torch before every batch with `seed + batch_index`,
+so a run depends only on (model, prompts, arguments), not on what ran before. Batches hold
 `batch_size // n` prompts, so changing batch_size changes sampled (not greedy) outputs.
 """
 
@@ -21,6 +23,7 @@ import torch
 
 from generation.engine import SamplingSpec
 from generation.hf_engine import HFEngine
+from generation.lean_engine import LeanEngine
 
 _TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -52,8 +55,10 @@ class HFBackend:
     """Text in, text out over an `HFEngine`: prompts are tokenised without special tokens (as
     SFT and RL do, training/sft.py) and cut to the context, then sampled in seeded batches."""
 
+    engine_class: Any = HFEngine  # built as engine_class(model, tokenizer, batch_size, progress=...)
+
     def __init__(self, model: Any, tokenizer: Any, batch_size: int, progress: bool = True) -> None:
-        self.engine = HFEngine(model.eval(), tokenizer, batch_size, progress=progress)
+        self.engine = self.engine_class(model.eval(), tokenizer, batch_size, progress=progress)
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -99,6 +104,13 @@ class HFBackend:
         return [[s.text for s in row] for row in samples]
 
 
+class LeanBackend(HFBackend):
+    """`HFBackend` over a `LeanEngine`: the same tokenisation, context fitting, seeded batches
+    and greedy outputs; sampled outputs come from another random stream than `generate`'s."""
+
+    engine_class = LeanEngine
+
+
 class VLLMBackend:
     """Text in, text out over a `VLLMEngine` (GPU only). Prompts are tokenised without special
     tokens, as for HFBackend, so both backends see the same ids."""
@@ -137,17 +149,17 @@ class VLLMBackend:
 
 
 def make_backend(name: str, model_dir: str, batch_size: int, dtype: str, seed: int = 0) -> Backend:
-    """Load the model in `model_dir` behind the named backend ("hf" or "vllm")."""
+    """Load the model in `model_dir` behind the named backend ("hf", "lean" or "vllm")."""
     if dtype not in _TORCH_DTYPES:
         raise ValueError(f"dtype: must be one of {sorted(_TORCH_DTYPES)}, got {dtype!r}")
-    if name == "hf":
+    if name in ("hf", "lean"):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=_TORCH_DTYPES[dtype])
         if torch.cuda.is_available():
             model = model.to("cuda")
-        return HFBackend(model, tokenizer, batch_size)
+        return (LeanBackend if name == "lean" else HFBackend)(model, tokenizer, batch_size)
     if name == "vllm":
         return VLLMBackend(model_dir, seed=seed, dtype=dtype)
-    raise ValueError(f"name: unknown backend {name!r}; choices: ['hf', 'vllm']")
+    raise ValueError(f"name: unknown backend {name!r}; choices: ['hf', 'lean', 'vllm']")

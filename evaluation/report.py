@@ -2,6 +2,11 @@
 models x benchmarks x metrics, a full table per benchmark, MATH level / subject breakdowns),
 pass@K / maj@K curves per benchmark as one PNG, and DVC plot rows.
 
+Besides, per benchmark: the paper's findings checked (`evaluation.findings`, with its path-check
+and collapse rules), the paper's 2x2 (outcome / process supervision x rule / trained reward) and
+the process-advantage ablations beyond the paper; once per run: the reward models' held-out
+quality and the RL runs' final training values.
+
 The figure mirrors the paper's Fig. 7 (pass@K and maj@K against K on a log2 axis, one line per
 model) at our smaller K. The table's verdict sentences compare each model with the first one
 (the baseline) and say whether the difference is within noise: about two standard errors of
@@ -15,7 +20,17 @@ import tempfile
 
 from matplotlib.figure import Figure
 
-from evaluation.findings import findings_table, metric_ks, two_se
+from evaluation.findings import (
+    ablation_table,
+    collapse_reason,
+    common_key,
+    findings_table,
+    is_path_check,
+    metric_ks,
+    two_se,
+)
+
+DASH = "—"
 
 
 def _pct(value: float) -> str:
@@ -123,10 +138,159 @@ def breakdown_table(results: dict[str, dict[str, dict]], bench: str, field: str)
     return "\n".join(lines) + "\n"
 
 
-def markdown_report(results: dict[str, dict[str, dict]], png_name: str, roles: dict[str, str] | None = None) -> str:
-    """The whole report: the summary table, then per benchmark its full table, the paper's
-    findings checked (when `roles` maps roles of `evaluation.findings` to model names) and
-    breakdowns."""
+def _num(value, digits: int, scale: float = 1.0) -> str:
+    """A number rounded to `digits` decimals (times `scale`), '—' for missing or NaN, never '-0.0'."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return DASH
+    text = f"{round(scale * value, digits) + 0.0:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _int(value) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else DASH
+
+
+# The paper's 2x2 (Fig. 5 / Table 10) and the rows beside it: (row, rule-reward role, trained-RM role).
+_GRID = (
+    ("outcome supervision (GRPO)", "outcome", "outcome_orm"),
+    ("process supervision (GRPO)", None, "process"),
+    ("Online RFT", "online_rft", None),
+    ("iterative RL (PRM, refreshed)", None, "iterative"),
+)
+
+
+def paper_2x2(flat: dict[str, dict], roles: dict[str, str]) -> str:
+    """The paper's 2x2 on one benchmark: rows outcome / process supervision, columns rule reward /
+    trained reward model, each cell the model's top-1 and maj@K; Online RFT (rule) and iterative RL
+    (refreshed PRM) as extra rows. '' when none of those roles has metrics here."""
+    by_role = {role: flat[model] for role, model in roles.items() if model in flat}
+    grid_roles = [r for _, *pair in _GRID for r in pair if r and r in by_role]
+    if not grid_roles:
+        return ""
+    ref = [by_role[r] for r in grid_roles] + ([by_role["sft"]] if "sft" in by_role else [])
+    maj = common_key("maj", *ref)
+
+    def cell(role: str | None, why: str) -> str:
+        if role is None:
+            return f"{DASH} ({why})"
+        if role not in by_role:
+            return f"{DASH} (not run)"
+        m = by_role[role]
+        text = f"{roles[role]}: {_num(m.get('top1'), 1, 100)} / {_num(m.get(maj), 1, 100) if maj else DASH}"
+        return text + " **(collapsed)**" if collapse_reason(by_role, role) else text
+
+    lines = ["| | rule reward | trained reward model |", "|---|---|---|"]
+    for row, rule, model in _GRID:
+        lines.append(f"| {row} | {cell(rule, 'no rule process reward' if model == 'process' else 'n/a')} | "
+                     f"{cell(model, 'rule only' if row == 'Online RFT' else 'n/a')} |")
+    lines.append("")
+    sft = by_role.get("sft")
+    base = (f" SFT ({roles['sft']}): {_num(sft.get('top1'), 1, 100)} / {_num(sft.get(maj), 1, 100) if maj else DASH}."
+            if sft else "")
+    lines.append(f"Cells: model: top1 / {maj or 'maj@K'} (percentages).{base} Collapsed: top-1 or maj@K more than "
+                 "2 standard errors below SFT's; a claim involving it is not testable.")
+    return "\n".join(lines) + "\n"
+
+
+_RM_COLUMNS = (
+    ("held-out AUC", "heldout_auc", lambda v: _num(v, 3)),
+    ("AUC within a question", "heldout_auc_within_question", lambda v: _num(v, 3)),
+    ("accuracy", "heldout_accuracy", lambda v: _num(v, 1, 100)),
+    ("best-of-N", "heldout_best_of_n", lambda v: _num(v, 1, 100)),
+    ("best-of-N, last-step score", "heldout_best_of_n_last", lambda v: _num(v, 1, 100)),
+    ("random pick (mean accuracy)", "heldout_random_of_n", lambda v: _num(v, 1, 100)),
+    ("oracle (pass@N)", "heldout_oracle_of_n", lambda v: _num(v, 1, 100)),
+    ("N", "best_of_n_size", _int),
+    ("held-out questions", "heldout_questions", _int),
+)
+
+
+def rm_quality_table(rm: dict[str, dict]) -> str:
+    """'## Reward-model quality': one row per reward model's metrics (keys as `pipeline.reward_model`
+    writes them); a missing key shows as '—', the last-step column only when some model has it."""
+    if not rm:
+        return ""
+    cols = [c for c in _RM_COLUMNS if c[1] != "heldout_best_of_n_last" or any(c[1] in m for m in rm.values())]
+    lines = ["## Reward-model quality", "",
+             "Held-out data of the reward-model stage. AUC and accuracy over scored positions (ORM: one per "
+             "solution, PRM: one per step); best-of-N: accuracy of the solution the model scores highest among "
+             "a question's N (PRM score: the minimum over steps, and the last step's score as a variant), "
+             "against a random pick and an oracle. AUC within a question: over pairs of a correct and a wrong "
+             "solution of one question, the share ordered right; GRPO compares outputs within a question, so "
+             "this is the separation its advantages see. Accuracies are percentages.", "",
+             "| reward model | " + " | ".join(c[0] for c in cols) + " |", "|---|" + "---:|" * len(cols)]
+    for name, m in rm.items():
+        lines.append(f"| {name} | " + " | ".join(fmt(m.get(key)) for _, key, fmt in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _steps(m: dict) -> str:
+    run, planned = m.get("steps_run"), m.get("steps")
+    if isinstance(run, int) and isinstance(planned, int) and run != planned:
+        return f"{run} of {planned}"
+    return _int(run if isinstance(run, int) else planned)
+
+
+def _stopped(m: dict) -> str:
+    stopped = m.get("stopped_early")
+    if stopped is None:
+        return DASH
+    if not stopped:
+        return "no"
+    parts = [f"at step {m['stop_step']}" if isinstance(m.get("stop_step"), int) else "",
+             f"kept step {m['kept_step']}" if isinstance(m.get("kept_step"), int) else "",
+             str(m["stop_reason"]) if m.get("stop_reason") else ""]
+    detail = "; ".join(p for p in parts if p)
+    return f"yes ({detail})" if detail else "yes"
+
+
+def rl_runs_table(runs: dict[str, dict]) -> str:
+    """'## RL runs': per GRPO run its steps, whether the drift guard stopped it, and the last logged
+    rule accuracy of its samples, RM-rule agreement, KL and mean advantage; then, for a run with
+    `rm_quality_by_iteration` (iterative RL), the reward model after each refresh."""
+    if not runs:
+        return ""
+    lines = ["## RL runs", "", "Last logged training values of each RL run (accuracy and agreement of the last step's "
+             "samples, in percent).", "",
+             "| model | steps run | stopped early | rule accuracy of samples | RM-rule agreement | KL | mean advantage |",
+             "|---|---:|---|---:|---:|---:|---:|"]
+    for name, m in runs.items():
+        cells = [_steps(m), _stopped(m), _num(m.get("accuracy"), 1, 100), _num(m.get("rm_rule_agreement"), 1, 100),
+                 _num(m.get("kl"), 4), _num(m.get("adv_mean"), 3)]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for name, m in runs.items():
+        quality = m.get("rm_quality_by_iteration")
+        if not quality:
+            continue
+        lines += ["", f"### Reward model after each iterative-RL refresh ({name})", "",
+                  "Iteration 0 is the trained reward model before the first RL iteration; best-of-N and random pick "
+                  "are percentages.", "",
+                  "| iteration | held-out AUC | AUC within a question | best-of-N | random pick |",
+                  "|---:|---:|---:|---:|---:|"]
+        for q in quality:
+            lines.append(f"| {_int(q.get('iteration'))} | {_num(q.get('auc'), 3)} | "
+                         f"{_num(q.get('auc_within_question'), 3)} | {_num(q.get('best_of_n'), 1, 100)} | "
+                         f"{_num(q.get('random_of_n'), 1, 100)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _by_role(flat: dict[str, dict], roles: dict[str, str]) -> dict[str, dict]:
+    return {role: flat[model] for role, model in roles.items() if model in flat}
+
+
+def path_check_benchmarks(results: dict[str, dict[str, dict]], roles: dict[str, str]) -> list[str]:
+    """Benchmarks where SFT's top-1 is below 10%: path checks of the plumbing, no claim judged."""
+    sft = roles.get("sft")
+    return [b for b in _benchmarks(results) if sft in results and is_path_check({"sft": results[sft].get(b, {})})]
+
+
+def markdown_report(results: dict[str, dict[str, dict]], png_name: str, roles: dict[str, str] | None = None,
+                    rm: dict[str, dict] | None = None, runs: dict[str, dict] | None = None,
+                    sweep_link: str | None = None) -> str:
+    """The whole report: the summary table, then per benchmark its full table, the paper's 2x2,
+    findings checked and ablations (when `roles` maps roles of `evaluation.findings` to model
+    names) and breakdowns; then reward-model quality (`rm`: name -> metrics) and RL runs (`runs`:
+    model name -> GRPO metrics). `sweep_link` (a relative path) adds a note pointing at the sweep."""
     if not results:
         raise ValueError("results: empty")
     roles = roles or {}
@@ -134,17 +298,40 @@ def markdown_report(results: dict[str, dict[str, dict]], png_name: str, roles: d
     if missing:
         raise ValueError(f"roles: no metrics for model(s) {missing}")
     parts = ["# Results\n", "Values are percentages; top1 is greedy, maj@n and pass@n use n samples "
-             "at the sampling temperature; strict counts only answers in an explicit format.\n",
-             summary_table(results), f"![pass@K and maj@K against K]({png_name})\n"]
+             "at the sampling temperature; strict counts only answers in an explicit format.\n"]
+    if sweep_link:
+        parts.append(f"Model-reward RL settings were chosen by the sweep in [{os.path.basename(sweep_link)}]"
+                     f"({sweep_link}).\n")
+    parts.append(summary_table(results))
+    checks = path_check_benchmarks(results, roles)
+    if checks:
+        parts.append(f"Path checks: {', '.join(checks)} (SFT top-1 below 10%). These check the real-benchmark "
+                     "plumbing; no claim of the paper is judged on them.\n")
+    parts.append(f"![pass@K and maj@K against K]({png_name})\n")
     for bench in _benchmarks(results):
         flat = {m: per[bench] for m, per in results.items() if bench in per}
-        parts.append(f"## {bench}\n\n" + markdown_table(flat))
-        found = findings_table({role: flat[m] for role, m in roles.items() if m in flat})
+        by_role = _by_role(flat, roles)
+        path_check = bench in checks
+        title = f"## {bench} (path check)" if path_check else f"## {bench}"
+        note = ("Path check: SFT top-1 is below 10%, so this benchmark checks the plumbing only; the paper's "
+                "claims are not judged here.\n\n" if path_check else "")
+        parts.append(f"{title}\n\n{note}" + markdown_table(flat))
+        grid = "" if path_check else paper_2x2(flat, roles)
+        if grid:
+            parts.append(f"### {bench}: the paper's 2x2\n\n" + grid)
+        found = findings_table(by_role)
         if found:
             parts.append(f"### {bench}: the paper's findings\n\n" + found)
+        ablations = ablation_table(by_role, roles)
+        if ablations:
+            parts.append(f"### {bench}: ablations beyond the paper\n\nOther process-advantage estimators on the "
+                         "same PRM rewards, beside the paper's formula; no paper claim covers them.\n\n" + ablations)
         for field in ("by_level", "by_subject"):
             if any(field in m for m in flat.values()):
                 parts.append(f"### {bench} {field.replace('_', ' ')}\n\n" + breakdown_table(results, bench, field))
+    for section in (rm_quality_table(rm or {}), rl_runs_table(runs or {})):
+        if section:
+            parts.append(section)
     return "\n".join(parts)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -97,3 +97,15 @@ def check_prompts(prompts: list[list[int]]) -> None:
     for i, p in enumerate(prompts):
         if len(p) == 0:
             raise ValueError(f"prompts: prompt {i} has no tokens")
+
+
+def eos_and_pad(tokenizer: Any, batch_size: int) -> tuple[int, int]:
+    """(eos id, pad id) of a local engine, after checking what every engine needs: a positive
+    batch size and an EOS token (without one, generation could never stop). A tokenizer
+    without a pad token pads with EOS; the attention mask hides it."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+    if tokenizer.eos_token_id is None:
+        raise ValueError("tokenizer: has no eos token; generation could never stop")
+    pad_id = tokenizer.pad_token_id
+    return tokenizer.eos_token_id, pad_id if pad_id is not None else tokenizer.eos_token_id

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from generation.engine import Sample, SamplingSpec, check_prompts, cut_at_eos
+from generation.engine import Sample, SamplingSpec, check_prompts, cut_at_eos, eos_and_pad
 
 
 def left_pad(prompts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,21 +47,16 @@ class HFEngine:
 
     def __init__(self, model: Any, tokenizer: Any, batch_size: int, static_cache: bool = False,
                  progress: bool = False, synced_gpus: bool | None = None) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
-        if tokenizer.eos_token_id is None:
-            raise ValueError("tokenizer: has no eos token; generation could never stop")
+        self.eos_id, self.pad_id = eos_and_pad(tokenizer, batch_size)
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.static_cache = static_cache
         self.progress = progress
         self.synced_gpus = synced_gpus
-        self.eos_id: int = tokenizer.eos_token_id
-        # A tokenizer without a pad token pads with EOS; the attention mask hides it.
-        pad_id = tokenizer.pad_token_id
-        self.pad_id: int = pad_id if pad_id is not None else self.eos_id
         self.last_tokens_per_s: float = 0.0
+
+    label = "generate"  # progress-bar label
 
     def _generate_kwargs(self, spec: SamplingSpec, device: torch.device) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -82,32 +77,38 @@ class HFEngine:
             kwargs.update(do_sample=True, temperature=spec.temperature, top_p=spec.top_p, top_k=0)
         return kwargs
 
+    def _complete(self, chunk: list[list[int]], spec: SamplingSpec,
+                  device: torch.device) -> tuple[list[list[int]], list[list[float]] | None]:
+        """spec.n completions per prompt of one chunk, prompt by prompt (a completion ends at its
+        first EOS), and their log-probs when the sampler has them (generate: None)."""
+        ids, mask = left_pad(chunk, self.pad_id)
+        gen = self.model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
+                                  **self._generate_kwargs(spec, device))
+        # generate pads rows that finished early, and returns each prompt's n rows contiguously.
+        return [cut_at_eos(row, self.eos_id) for row in gen[:, ids.shape[1] :].tolist()], None
+
     @torch.no_grad()
     def sample(self, prompts: list[list[int]], spec: SamplingSpec, offset: int = 0) -> list[list[Sample]]:
         """spec.n samples per prompt, in prompt order (see the module docstring for seeding)."""
         check_prompts(prompts)
         self.model.eval()
         device = next(self.model.parameters()).device
-        kwargs = self._generate_kwargs(spec, device)
         per_chunk = max(1, self.batch_size // spec.n)
         starts = range(0, len(prompts), per_chunk)
-        bar = tqdm(starts, desc=f"generate n={spec.n} T={spec.temperature}", unit="batch",
+        bar = tqdm(starts, desc=f"{self.label} n={spec.n} T={spec.temperature}", unit="batch",
                    disable=not self.progress)
         out: list[list[Sample]] = []
         n_tokens, t0 = 0, time.perf_counter()
         for k, start in enumerate(bar):
             chunk = prompts[start : start + per_chunk]
-            ids, mask = left_pad(chunk, self.pad_id)
             torch.manual_seed(spec.seed + offset + k)
-            gen = self.model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), **kwargs)
-            # generate pads rows that finished early; a completion ends at its first EOS.
-            completions = [cut_at_eos(row, self.eos_id) for row in gen[:, ids.shape[1] :].tolist()]
+            completions, lps = self._complete(chunk, spec, device)
             texts = self.tokenizer.batch_decode(completions, skip_special_tokens=True)
             n_tokens += sum(map(len, completions))
-            # generate returns the n sequences of each prompt contiguously.
             for i, prompt in enumerate(chunk):
                 rows = range(i * spec.n, (i + 1) * spec.n)
-                out.append([Sample(tuple(prompt), tuple(completions[r]), None, texts[r]) for r in rows])
+                out.append([Sample(tuple(prompt), tuple(completions[r]), None if lps is None else tuple(lps[r]),
+                                   texts[r]) for r in rows])
         elapsed = time.perf_counter() - t0
         self.last_tokens_per_s = n_tokens / elapsed if elapsed > 0 else 0.0
         return out

@@ -2,7 +2,10 @@
 
 GRPO with outcome or process supervision (§4.1.2, §4.1.3), Online RFT (§5.2.1), or iterative RL
 (§4.1.4), as named in `rl/methods.py`. Methods with a model reward take `--reward-model`;
-iterative RL also takes `--rm-data`, the reward model's training data, replayed at 10%.
+iterative RL also takes `--rm-data`, the reward model's training data, replayed at 10%, and
+`--rm-heldout` to log the reward model's quality after every refresh. Methods with a model
+reward run with `grpo.model_reward`'s lr, beta and steps and under the drift guard
+(`rl/guard.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pipeline.train_common import (add_output_args, check_init_format, file_dige
                                    load_tokenizer, log_memory, make_rollout_engine, malformed, micro_rows,
                                    source_counts, train_runtime)
 from rl.grpo import train_grpo
+from rl.guard import AgreementGuard
 from rl.iterative import IterativeSetup, iterative_rl
 from rl.methods import METHODS, get_method
 from rl.scoring import RewardModelScorer, RuleScorer
@@ -47,18 +51,26 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--init", required=True, help="input: policy to start from (also pi_ref)")
     p.add_argument("--reward-model", help="input: reward model directory (methods with an ORM or PRM reward)")
     p.add_argument("--rm-data", help="input: the reward model's training data (iterative RL's replay history)")
+    p.add_argument("--rm-heldout", help="input: the reward model's held-out data (iterative RL logs its quality "
+                   "after each refresh)")
     add_output_args(p)
     args = p.parse_args(argv)
     params = stage.setup(args.params)
     method = get_method(args.method)
-    cfg = params.grpo if method.kl else replace(params.grpo, beta=0.0)  # Online RFT: no KL (Table 10)
+    # The paper's process estimator can be swapped for an ablation by params (grpo.process_advantage).
+    advantage = params.grpo.process_advantage if method.advantage == "process" else method.advantage
+    cfg = params.grpo if method.reward == "rule" else params.grpo.for_model_reward()
+    cfg = cfg if method.kl else replace(cfg, beta=0.0)  # Online RFT: no KL (Table 10)
+    # The drift guard watches reward-model runs; a rule reward agrees with the rule by definition.
+    guard = None if method.reward == "rule" else AgreementGuard(cfg.model_reward.min_agreement,
+                                                                  cfg.model_reward.agreement_window)
     tokenizer = load_tokenizer(args.init)
     check_init_format(args.init, params.prompt)
     policy = load_model(str(stage.require_file(args.init)))  # float32 master weights
     rm = None if method.reward == "rule" else load_reward_model(args.reward_model, args.method, params.model.dtype,
                                                                   trains=method.iterative)
     runtime = train_runtime(params, 0)  # GRPO's micro-batches are grpo.micro_batch_size
-    engine = make_rollout_engine(params, args.init)
+    engine = make_rollout_engine(params, args.init, policy, tokenizer, cfg.questions_per_step * cfg.group_size)
     skipped: Counter[str] = Counter()
     problems = with_prompts(read_problems(str(stage.require_file(args.train)), "rl", skipped), params.prompt, tokenizer)
     longest = max(len(tokenizer(q["prompt"], add_special_tokens=False)["input_ids"]) for q in problems[:2000])
@@ -74,17 +86,22 @@ def main(argv: list[str] | None = None) -> None:
             raise ValueError(f"method {args.method!r} needs --rm-data FILE")
         it = params.iterative
         logger = StepLogger(args.live, cfg.log_every, it.steps_per_iteration)  # steps counted per iteration
-        setup = IterativeSetup(cfg, params.reward_model, it, method.advantage, params.seed, fp, runtime, engine)
+        heldout = read_examples(args.rm_heldout, skipped) if args.rm_heldout else []
+        setup = IterativeSetup(cfg, params.reward_model, it, advantage, params.seed, fp, runtime, engine, guard,
+                               heldout)
         result = iterative_rl(policy, rm, tokenizer, problems, read_examples(args.rm_data, skipped), setup, logger,
                               Path(args.checkpoints))
-        last = {**result, "steps": it.iterations * it.steps_per_iteration}
+        total = it.iterations * it.steps_per_iteration
+        last = {**result, "steps": total, "steps_run": result.get("stop_step", total + 1) - 1}
     else:
         ref = load_model(args.init, params.model.dtype) if cfg.beta > 0 else None  # pi_ref may stay in bf16
-        scorer = RuleScorer() if rm is None else RewardModelScorer(rm, tokenizer, process=method.reward == "prm")
+        scorer = RuleScorer() if rm is None else RewardModelScorer(rm, tokenizer, process=method.reward == "prm",
+                                                                   rule_outcome=method.rule_outcome)
         logger = StepLogger(args.live, cfg.log_every, cfg.steps)
-        result = train_grpo(policy, ref, tokenizer, problems, cfg, method.advantage, scorer, params.seed, logger, ckpt,
-                            runtime, engine)
-        last = {**result, "steps": cfg.steps}
+        result = train_grpo(policy, ref, tokenizer, problems, cfg, advantage, scorer, params.seed, logger, ckpt,
+                            runtime, engine, guard)
+        # A stopped run made stop_step - 1 updates; its saved policy is the one of kept_step.
+        last = {**result, "steps": cfg.steps, "steps_run": result.get("stop_step", cfg.steps + 1) - 1}
     finish(args, policy, tokenizer, logger, ckpt,
            {**last, "processes": PartialState().num_processes, "questions_by_source": source_counts(problems),
             "malformed_lines": malformed(skipped)},

@@ -1,6 +1,8 @@
 """Stage `report`: Markdown tables of every model on every benchmark, the paper's RL findings
-checked against them (`evaluation/findings.py`), and the paper's Fig. 7 view (pass@K and maj@K
-against K, one row per benchmark, one line per model) as PNG."""
+checked against them (`evaluation/findings.py`: the paper's 2x2, path-check and collapse rules,
+ablations beyond the paper), the reward models' held-out quality, the RL runs' final values, and
+the paper's Fig. 7 view (pass@K and maj@K against K, one row per benchmark, one line per model) as
+PNG."""
 
 from __future__ import annotations
 
@@ -24,12 +26,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", nargs=2, action="append", default=[], metavar=("STAGE", "METRICS_JSON"),
                    help="a data stage's metrics (seed, dedup, mine, decontaminate, problems@sft, problems@rl), "
                         "for the report's Data section (repeatable)")
+    p.add_argument("--rm", nargs=2, action="append", default=[], metavar=("NAME", "METRICS_JSON"),
+                   help="a reward model's name and its metrics (metrics/rm/NAME.json), for the report's "
+                        "Reward-model quality section (repeatable)")
+    p.add_argument("--run", nargs=2, action="append", default=[], metavar=("NAME", "METRICS_JSON"),
+                   help="an RL model's name and its training metrics (metrics/grpo/*.json), for the report's "
+                        "RL runs section (repeatable)")
+    p.add_argument("--sweep", metavar="MARKDOWN",
+                   help="the sweep report; when the file exists the report links it (relative to --markdown)")
     p.add_argument("--markdown", required=True, help="output: report tables (Markdown)")
     p.add_argument("--png", required=True, help="output: pass@K and maj@K vs K per benchmark (PNG)")
     args = p.parse_args(argv)
     stage.setup(args.params)
     results = {name: json.loads(require_file(path).read_text()) for name, path in args.model}
-    text = markdown_report(results, os.path.basename(args.png), dict(args.role))
+    rm = {name: json.loads(require_file(path).read_text()) for name, path in args.rm}
+    runs = {name: json.loads(require_file(path).read_text()) for name, path in args.run}
+    sweep = None
+    if args.sweep and os.path.isfile(args.sweep):
+        sweep = os.path.relpath(args.sweep, os.path.dirname(os.path.abspath(args.markdown))).replace(os.sep, "/")
+    text = markdown_report(results, os.path.basename(args.png), dict(args.role), rm, runs, sweep)
     if args.data:
         text += "\n" + provenance_markdown({name: json.loads(require_file(path).read_text()) for name, path in args.data})
     write_text_atomic(args.markdown, text)

@@ -1,8 +1,10 @@
 """Stage `reward_model@<kind>`: train an outcome (orm) or process (prm) reward model from the SFT
-model with BCE at the labelled positions; held-out AUC and accuracy go to the metrics."""
+model with BCE at the labelled positions; held-out AUC, accuracy and best-of-N reranking accuracy
+(`rl.reward_model.best_of_n`) go to the metrics."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 from accelerate import PartialState
@@ -53,8 +55,11 @@ def main(argv: list[str] | None = None) -> None:
     last = train(model, RMLoss(train_set, cfg.batch_size, tokenizer.pad_token_id, params.seed),
                  cfg.steps, cfg.optim, logger, ckpt, "reward_model", train_runtime(params, cfg.micro_batch_size))
     after = heldout_metrics(model, heldout, tokenizer.pad_token_id)
-    metrics = {**{f"heldout_{k}": v for k, v in after.items()}, "heldout_auc_untrained": before["auc"],
-               "final_loss": last.get("loss"), "train_examples": len(train_set), "skipped": dict(skipped)}
+    # 4 decimals; NaN (no positive or no negative held-out label) becomes null, valid JSON
+    rounded = lambda v: (None if math.isnan(v) else round(v, 4)) if isinstance(v, float) else v  # noqa: E731
+    metrics = {**{f"heldout_{k}": rounded(v) for k, v in after.items()}, "best_of_n_size": after["n"],
+               "heldout_auc_untrained": rounded(before["auc"]), "heldout_best_of_n_untrained": rounded(before["best_of_n"]),
+               "final_loss": rounded(last.get("loss")), "train_examples": len(train_set), "skipped": dict(skipped)}
     finish(args, model, tokenizer, logger, ckpt, metrics, result=last, dtype=params.model.dtype)
     stage.log.info("reward model: %s", metrics)
 

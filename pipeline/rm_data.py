@@ -1,5 +1,6 @@
 """Stage `rm_data`: sample solutions from the SFT policy and label them for the ORM (rule grade) and
-the PRM (Math-Shepherd estimation at every step end); each split into train and held-out."""
+the PRM (Math-Shepherd estimation at every step end, hard or soft by `reward_model.shepherd_soft`;
+the metrics compare both); each split into train and held-out by question."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from inputs.problems import read_problems
 from pipeline import stage
 from pipeline.train_common import check_init_format, load_tokenizer, malformed, source_counts
 from rl.rm_data import sample_solutions, split_heldout, to_record
-from rl.shepherd import outcome_examples, shepherd_examples
+from rl.shepherd import outcome_examples, shepherd_both
 from training.model import load_model
 
 
@@ -32,10 +33,13 @@ def main(argv: list[str] | None = None) -> None:
     check_init_format(args.policy, params.prompt)
     policy_dir = str(stage.require_file(args.policy))
     runtime = params.runtime
-    if runtime.engine == "hf":
-        # No shared engine: each step builds its own HFEngine with the batching its seeds were
-        # fixed with (the committed reference results depend on it).
-        policy, engine = load_model(policy_dir, params.model.dtype).to(PartialState().device), None
+    if runtime.engine in ("hf", "lean"):
+        # hf: no shared engine, each step builds its own HFEngine with the batching its seeds
+        # were fixed with. lean: one engine on the live policy, 256 rows per chunk (measured
+        # fastest in bench/sampling.py).
+        policy = load_model(policy_dir, params.model.dtype).to(PartialState().device)
+        engine = None if runtime.engine == "hf" else make_engine("lean", model=policy, tokenizer=tokenizer,
+                                                                   batch_size=256)
     else:
         # vLLM loads the saved policy itself; nothing trains here, so it never sleeps.
         policy, engine = None, make_engine(runtime.engine, model_dir=policy_dir, seed=params.seed,
@@ -47,20 +51,26 @@ def main(argv: list[str] | None = None) -> None:
     chosen = [problems[i] for i in order[: cfg.n_questions]]
     solutions = sample_solutions(policy, tokenizer, chosen, cfg.samples_per_question, cfg.max_new_tokens,
                                  cfg.temperature, params.seed, engine=engine)
-    kinds = {
-        "orm": outcome_examples(tokenizer, solutions),
-        "prm": shepherd_examples(policy, tokenizer, solutions, cfg.shepherd_rollouts, cfg.max_new_tokens,
-                                 cfg.temperature, params.seed, cfg.shepherd_soft, engine=engine),
-    }
+    hard, soft = shepherd_both(policy, tokenizer, solutions, cfg.shepherd_rollouts, cfg.max_new_tokens,
+                               cfg.temperature, params.seed, engine=engine)
+    kinds = {"orm": outcome_examples(tokenizer, solutions), "prm": soft if cfg.shepherd_soft else hard}
+    step_soft = [y for e in soft for y in e.labels[:-1]]  # the last label is the rule grade in both
     metrics: dict = {"solutions": len(solutions), "questions_by_source": source_counts(chosen),
-                     "malformed_lines": malformed(skipped)}
+                     "malformed_lines": malformed(skipped), "prm_labels": "soft" if cfg.shepherd_soft else "hard",
+                     "shepherd_rollouts": cfg.shepherd_rollouts,
+                     "prm_step_label_mean_soft": round(sum(step_soft) / max(1, len(step_soft)), 4),
+                     "prm_step_label_mean_hard": round(sum(y > 0 for y in step_soft) / max(1, len(step_soft)), 4),
+                     # steps that hard estimation calls good although most continuations fail
+                     "prm_steps_hard_good_soft_below_half": round(
+                         sum(0 < y < 0.5 for y in step_soft) / max(1, len(step_soft)), 4)}
     for kind, examples in kinds.items():
         train, held = split_heldout(examples, cfg.heldout_frac, params.seed)
         write_jsonl_atomic(f"{args.out_dir}/{kind}/train.jsonl", map(to_record, train))
         write_jsonl_atomic(f"{args.out_dir}/{kind}/heldout.jsonl", map(to_record, held))
         labels = [y for e in examples for y in e.labels]
         metrics[f"{kind}_positions"] = len(labels)
-        metrics[f"{kind}_label_mean"] = sum(labels) / len(labels)
+        metrics[f"{kind}_label_mean"] = round(sum(labels) / len(labels), 4)
+        metrics[f"{kind}_heldout_questions"] = len({e.question for e in held})
     write_json_atomic(args.metrics, metrics)
     stage.log.info("rm_data: %s", metrics)
 

@@ -113,11 +113,30 @@ def malformed(counts: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in sorted(counts.items()) if k.startswith(("bad_", "not_", "skipped_"))}
 
 
-def make_rollout_engine(params: Params, model_dir: str):
+def make_rollout_engine(params: Params, model_dir: str, policy: PreTrainedModel | None = None,
+                        tokenizer=None, rows: int = 64):
     """The sampler of GRPO rollouts (`runtime.engine`): None for HF, which samples from the live
-    policy module; a vLLM engine colocated in this process, built from `model_dir` and kept in
-    step with the policy by a weight load after every optimizer step."""
-    if params.runtime.engine == "hf":
+    policy module; the lean decode loop on the live policy (`rows` sequences per chunk); a vLLM
+    engine colocated in this process, built from `model_dir` and kept in step with the policy by
+    a weight load after every optimizer step.
+
+    The lean engine seeds per chunk, not per prompt, so several processes could not reproduce
+    the 1-process samples by splitting them: with several processes it hands over to HF (which
+    samples the whole batch on every process), and it refuses sharded weights."""
+    engine = params.runtime.engine
+    if engine == "lean":
+        state = PartialState()
+        if is_sharded(state):
+            raise ValueError("runtime.engine: 'lean' samples from the local policy module, which FSDP / ZeRO-3 "
+                             "shard; use hf or vllm")
+        if state.num_processes > 1:
+            stage.log.info("runtime.engine: lean samples on one process; with %d processes HF generate samples",
+                           state.num_processes)
+            return None
+        from generation import make_engine
+
+        return make_engine("lean", model=policy, tokenizer=tokenizer, batch_size=rows)
+    if engine == "hf":
         return None
     from generation.vllm_engine import VLLMEngine  # the GPU extra; imported only when asked for
 

@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from training.config import OptimConfig
+
+
+@dataclass(frozen=True)
+class ModelRewardConfig:
+    """Settings of the methods rewarded by a trained reward model (ORM, PRM, iterative RL), which
+    replace the rule-reward ones; chosen by the measured sweep in reports/sweep.md."""
+
+    lr: float  # policy learning rate (paper: 1e-6 for every RL run)
+    beta: float  # KL weight (paper: 0.04)
+    steps: int  # exploration steps of a single-pass run
+    min_agreement: float  # stop when the RM-rule agreement of the samples, averaged over the
+    # window, falls below this, keeping the last good policy (0 disables the guard)
+    agreement_window: int  # steps averaged by the guard, and the interval of its policy snapshots
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise ValueError(f"lr: must be > 0, got {self.lr}")
+        if self.beta < 0:
+            raise ValueError(f"beta: must be >= 0, got {self.beta}")
+        for name in ("steps", "agreement_window"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.min_agreement <= 1:
+            raise ValueError(f"min_agreement: must be in [0, 1], got {self.min_agreement}")
 
 
 @dataclass(frozen=True)
@@ -22,13 +46,23 @@ class GRPOConfig:
     clip_eps: float  # epsilon of the clipped ratio (not stated in the paper)
     mu: int  # policy updates per exploration step (paper: 1)
     std_eps: float  # added to the group std before dividing, so equal rewards give 0 not NaN
-    skip_zero_std_groups: bool  # drop all-equal-reward groups from the update (outcome advantage only)
+    skip_zero_std_groups: bool  # drop all-equal-reward groups from the update (outcome advantage only;
+    # each output keeps its 1/B weight, so skipping changes no step size)
     scale_by_std: bool  # divide advantages by the group std (paper: true; Dr. GRPO: false)
     loss_aggregation: Literal["sequence_mean", "token_mean", "constant_length"]  # paper: sequence_mean
     micro_batch_size: int  # rows per forward/backward (gradients accumulate); 0: the whole batch at once
+    process_weight: float  # weight of the process part in the `process_prime` ablation estimator
+    process_advantage: str  # estimator of the PRM-rewarded methods (grpo_process, grpo_iterative):
+    # process (the paper's), or an ablation: process_prime, process_min (rl/advantages.py)
     optim: OptimConfig
+    model_reward: ModelRewardConfig  # replaces lr, beta and steps for ORM/PRM-rewarded methods
     log_every: int
     checkpoint_every: int  # 0 disables resumable checkpoints
+
+    def for_model_reward(self) -> GRPOConfig:
+        """This config with the model-reward settings in place of lr, beta and steps."""
+        m = self.model_reward
+        return replace(self, steps=m.steps, beta=m.beta, optim=replace(self.optim, lr=m.lr))
 
     def __post_init__(self) -> None:
         positive = ("steps", "questions_per_step", "max_new_tokens", "mu", "log_every")
@@ -51,6 +85,12 @@ class GRPOConfig:
             raise ValueError(f"checkpoint_every: must be >= 0, got {self.checkpoint_every}")
         if self.micro_batch_size < 0:
             raise ValueError(f"micro_batch_size: must be >= 0, got {self.micro_batch_size}")
+        if self.process_advantage not in PROCESS_ADVANTAGES:
+            raise ValueError(f"process_advantage: must be one of {list(PROCESS_ADVANTAGES)}, "
+                             f"got {self.process_advantage!r}")
+
+
+PROCESS_ADVANTAGES = ("process", "process_prime", "process_min")  # estimators that read PRM step rewards
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ ones and the extra forward pass is skipped (the ratio is then exactly 1, as in t
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from generation.engine import Engine, SamplingSpec
-from rl.advantages import FLAT_GROUPS_GIVE_ZERO, Rewards, get_estimator, zero_std_groups
+from rl.advantages import FLAT_GROUPS_GIVE_ZERO, AdvantageOptions, Rewards, get_estimator, zero_std_groups
 from rl.config import GRPOConfig
+from rl.guard import AgreementGuard
 from rl.loss import grpo_loss, token_weights
 from rl.rollout import RolloutBatch, batch_from_samples, sample_group, token_logprobs
 from rl.scoring import Scored, Scorer
@@ -32,6 +34,9 @@ from training.optim import lr_factor, make_optimizer, set_lr
 from training.runtime import (TrainResult, TrainRuntime, autocast, clip_and_step, configure_deepspeed, for_training,
                               full_state_dict, global_sum, loss_scale, rank_share, sync_context)
 from training.step_log import StepLogger
+
+
+log = logging.getLogger(__name__)
 
 
 class NonFiniteError(FloatingPointError):
@@ -100,14 +105,15 @@ def process_parts(batch: RolloutBatch, micro_batch_size: int, n_questions: int, 
 
 def update(policy: PreTrainedModel, ref: PreTrainedModel | None, batch: RolloutBatch, adv: torch.Tensor,
            cfg: GRPOConfig, optimizer: torch.optim.Optimizer, acc: Accelerator,
-           runtime: TrainRuntime = TrainRuntime()) -> dict[str, float]:
+           runtime: TrainRuntime = TrainRuntime(), weights: torch.Tensor | None = None) -> dict[str, float]:
     """mu policy updates on one (global) rollout batch; returns the last update's diagnostics.
 
     Each update accumulates gradients over micro-batches of `cfg.micro_batch_size` rows of
     similar length, trimmed of padding; token weights come from the whole global batch, so the
     micro-batch losses of all processes sum to the full-batch loss (`rl/loss.py`,
     `token_weights`), and scaling each process's loss by the world size undoes accelerate's
-    gradient averaging.
+    gradient averaging. `weights` (rows of `batch`): token weights computed on a larger batch
+    that `batch` was selected from, so that dropping rows does not reweigh the others.
     """
     mask = batch.completion_mask
     world, scale = acc.num_processes, loss_scale(acc)
@@ -115,7 +121,7 @@ def update(policy: PreTrainedModel, ref: PreTrainedModel | None, batch: RolloutB
     with torch.no_grad():
         ref_logp = chunked_logprobs(ref, parts, mask, runtime) if ref is not None and cfg.beta > 0 else None
         old_logp = chunked_logprobs(policy, parts, mask, runtime) if cfg.mu > 1 else None
-    weights = token_weights(mask, cfg.loss_aggregation)
+    weights = token_weights(mask, cfg.loss_aggregation) if weights is None else weights
     policy.train()
     for _ in range(cfg.mu):
         loss_sum, sums = 0.0, torch.zeros(3)
@@ -161,17 +167,20 @@ def select_rewards(r: Rewards, keep: torch.Tensor) -> Rewards:
 def step_values(scored: Scored, flat: torch.Tensor, batch: RolloutBatch, lr: float) -> dict[str, float]:
     """What is logged every step, before the update's own diagnostics."""
     reward, correct = scored.rewards.outcome, scored.correct
-    return {"reward_mean": reward.mean().item(), "reward_std": reward.std().item(),
-            "accuracy": correct.mean().item(),
-            "rm_rule_agreement": ((reward > 0.5) == (correct > 0.5)).float().mean().item(),
-            "zero_std_frac": flat.float().mean().item(), "lr": lr,
-            "response_len": batch.completion_mask.sum(-1).mean().item()}
+    values = {"reward_mean": reward.mean().item(), "reward_std": reward.std().item(),
+              "accuracy": correct.mean().item(),
+              "rm_rule_agreement": ((scored.verdict > 0.5) == (correct > 0.5)).float().mean().item(),
+              "zero_std_frac": flat.float().mean().item(), "lr": lr,
+              "response_len": batch.completion_mask.sum(-1).mean().item()}
+    if scored.rewards.step_mask is not None:  # process rewards: how finely the PRM cuts an output
+        values["steps_per_output"] = scored.rewards.step_mask.sum(-1).mean().item()
+    return values
 
 
 def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase,
                problems: list[dict], cfg: GRPOConfig, advantage: str, scorer: Scorer, seed: int,
                logger: StepLogger, checkpointer: Checkpointer, runtime: TrainRuntime = TrainRuntime(),
-               engine: Engine | None = None) -> TrainResult:
+               engine: Engine | None = None, guard: AgreementGuard | None = None) -> TrainResult:
     """Train `policy` in place; returns the last step's logged values (and the gathered state).
 
     `problems` are normalised problems with their rendered `prompt` (`evaluation.prompts.
@@ -179,7 +188,14 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
     `scorer` gives the rewards (rule, ORM or PRM). Online RFT is this loop with the `rft`
     coefficient and beta = 0 (Table 10). `engine` samples the rollouts (None: HF generate on the
     policy itself); an engine with its own copy of the weights (vLLM) receives the policy's
-    weights after every optimizer step and sleeps while the trainer updates.
+    weights after every optimizer step and sleeps while the trainer updates. `guard` stops a
+    run whose reward model drifted from the rule grader and restores the last good policy
+    (`rl/guard.py`); the result then says where (`stopped_early`, `stop_step`, `kept_step`).
+
+    Groups whose outcome rewards are all equal are skipped when `cfg.skip_zero_std_groups` and
+    the estimator gives them a zero advantage; every other output keeps the weight it has in
+    the whole batch (1/B under `sequence_mean`), so skipping saves compute without changing the
+    advantage term's step size. Departure: the skipped rows' KL term is dropped with them.
 
     Several processes: every process holds the step's whole rollout batch, sampled as one
     process would sample it (`sample_rollouts`), so N processes follow the 1-process run;
@@ -200,6 +216,9 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
     wrapped, optimizer, start = prepare_and_resume(acc, policy, optimizer, checkpointer)
     if ref is not None:
         ref.to(acc.device).eval().requires_grad_(False)
+    if guard is not None:
+        guard.start(wrapped, start)
+    options = AdvantageOptions(cfg.std_eps, cfg.scale_by_std, cfg.process_weight)
     last: dict[str, float] = {}
     for step in tqdm(range(start, cfg.steps), desc="grpo", initial=start, total=cfg.steps, mininterval=2,
                      disable=not acc.is_main_process):
@@ -214,27 +233,40 @@ def train_grpo(policy: PreTrainedModel, ref: PreTrainedModel | None, tokenizer: 
         if engine is not None:
             engine.sleep()
         golds = [q["answer"] for q in questions for _ in range(cfg.group_size)]
-        # Scorers work on the CPU (grading, RM position lists); group masks live on the policy's
-        # device, so rewards join them there before any indexing.
+        # Our scorers return tensors on the batch's device already; a user's scorer may not, and
+        # group masks index rewards there, so they are moved (a no-op when already in place).
         scored = scorer(batch, golds)
-        scored = Scored(rewards_to(scored.rewards, batch.groups.device), scored.correct.to(batch.groups.device))
+        device = batch.groups.device
+        scored = Scored(rewards_to(scored.rewards, device), scored.correct.to(device),
+                        None if scored.model_outcome is None else scored.model_outcome.to(device))
         steps_r = scored.rewards.step_rewards
         if not torch.isfinite(scored.rewards.outcome).all() or (steps_r is not None and not torch.isfinite(steps_r).all()):
             raise NonFiniteError(f"non-finite reward at step {step}")
         flat = zero_std_groups(scored.rewards.outcome, batch.groups)
         values = step_values(scored, flat, batch, lr)
+        if guard is not None and guard.check(step + 1, values["rm_rule_agreement"]):
+            kept_step = guard.restore(wrapped)
+            if acc.is_main_process:
+                logger.log(step + 1, values, force=True)
+                log.warning("grpo: %s at step %d; stopped, policy of step %d kept",
+                            guard.summary()["stop_reason"], step + 1, kept_step)
+            last = values
+            break
         keep = ~flat if skip_flat else torch.ones_like(flat)
         if keep.any():
             sub = batch.select(keep)
             kept = select_rewards(scored.rewards, keep)
-            adv = estimator(kept, sub.groups, sub.completion_mask, cfg.std_eps, cfg.scale_by_std)
-            values |= update(wrapped, ref, sub, adv, cfg, optimizer, acc, runtime)
+            adv = estimator(kept, sub.groups, sub.completion_mask, options)
+            weights = token_weights(batch.completion_mask, cfg.loss_aggregation)[keep]  # 1/B, not 1/B_kept
+            values |= update(wrapped, ref, sub, adv, cfg, optimizer, acc, runtime, weights)
+        if guard is not None:
+            guard.after_update(wrapped, step + 1)
         if acc.is_main_process:
             logger.log(step + 1, values)
         if checkpointer.due(step + 1) and step + 1 < cfg.steps:
             save_checkpoint(acc, checkpointer, step + 1, policy, optimizer)
         last = values
-    result = TrainResult(last)
+    result = TrainResult({**last, **(guard.summary() if guard is not None and guard.enabled else {})})
     result.full_state = full_state_dict(acc, wrapped)
     return result
 

@@ -17,6 +17,7 @@ class Method:
     reward: str  # "rule", "orm" (outcome reward model) or "prm" (process reward model)
     kl: bool  # apply beta * KL to the reference (GRPO) or not (Online RFT, Table 10)
     iterative: bool = False  # retrain the reward model between RL iterations (§4.1.4)
+    rule_outcome: bool = False  # outcome reward from the rule grader, step rewards from the PRM (PRIME-style)
 
 
 METHODS: dict[str, Method] = {
@@ -25,6 +26,9 @@ METHODS: dict[str, Method] = {
     "grpo_outcome_orm": Method(advantage="outcome", reward="orm", kl=True),
     "grpo_process": Method(advantage="process", reward="prm", kl=True),
     "grpo_iterative": Method(advantage="process", reward="prm", kl=True, iterative=True),
+    # Ablations beyond the paper (rl/advantages.py): other ways to turn PRM step rewards into credit.
+    "grpo_process_prime": Method(advantage="process_prime", reward="prm", kl=True, rule_outcome=True),
+    "grpo_process_min": Method(advantage="process_min", reward="prm", kl=True),
 }
 
 

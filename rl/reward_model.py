@@ -30,6 +30,7 @@ class RMExample:
     ids: tuple[int, ...]
     positions: tuple[int, ...]  # absolute indices into ids (step ends, or the last token for an ORM)
     labels: tuple[float, ...]  # targets in [0, 1] (hard 0/1 or Math-Shepherd soft estimates)
+    question: int = -1  # index of the question it answers (held-out splits and best-of-N group by it)
 
 
 def build_reward_model(policy_dir: str, dtype: str = "float32") -> PreTrainedModel:
@@ -117,9 +118,43 @@ def accuracy(scores: list[float], labels: list[float], threshold: float = 0.5) -
 
 def heldout_metrics(model: PreTrainedModel, examples: list[RMExample], pad_id: int) -> dict[str, float]:
     """AUC and accuracy over every scored position of held-out examples (ORM: one per example,
-    PRM: one per step, i.e. step-level accuracy), with labels above 0.5 counted as positive."""
-    scores = [s for row in score(model, examples, pad_id) for s in row]
+    PRM: one per step, i.e. step-level accuracy), with labels above 0.5 counted as positive,
+    plus best-of-N reranking of each held-out question's solutions (`best_of_n`)."""
+    rows = score(model, examples, pad_id)
+    scores = [s for row in rows for s in row]
     labels = [y for e in examples for y in e.labels]
     binary = [int(y > 0.5) for y in labels]
     return {"auc": auc(scores, binary), "accuracy": accuracy(scores, labels),
-            "positives_frac": sum(binary) / max(1, len(binary)), "positions": len(labels)}
+            "positives_frac": sum(binary) / max(1, len(binary)), "positions": len(labels),
+            **best_of_n(examples, rows)}
+
+
+def best_of_n(examples: list[RMExample], scores: list[list[float]]) -> dict[str, float]:
+    """Best-of-N reranking, the policy-facing test of a verifier (Math-Shepherd §4; the PRM
+    literature's standard): per question, pick the solution the reward model scores highest and
+    grade it. A solution's score is the minimum over its step scores (Math-Shepherd's rule; an
+    ORM has one score) and, as a variant, its last step's score; its grade is its last label,
+    the rule grade of the whole solution in both the ORM and the PRM data. Also given: the
+    accuracy of a random pick (mean accuracy) and of an oracle (any solution correct, pass@N),
+    and the within-question AUC: over pairs of a correct and a wrong solution of one question,
+    the share the reward model orders right (ties count one half). GRPO normalises rewards
+    within a question's group, so this, not the AUC over all solutions (which an RM also earns
+    by telling easy questions from hard ones), is what its advantages see.
+    Ties go to the first solution in data order. Only questions with at least two solutions
+    count."""
+    by_question: dict[int, list[tuple[float, float, bool]]] = {}
+    for e, s in zip(examples, scores):
+        if e.question >= 0 and s:
+            by_question.setdefault(e.question, []).append((min(s), s[-1], e.labels[-1] > 0.5))
+    groups = [g for g in by_question.values() if len(g) >= 2]
+    if not groups:
+        return {"best_of_n": math.nan, "best_of_n_last": math.nan, "random_of_n": math.nan,
+                "oracle_of_n": math.nan, "auc_within_question": math.nan, "questions": 0, "n": 0}
+    pairs = [(p[0] > q[0]) + 0.5 * (p[0] == q[0]) for g in groups for p in g if p[2] for q in g if not q[2]]
+    pick = lambda g, k: max(g, key=lambda t: t[k])[2]  # noqa: E731 - max keeps the first of equal scores
+    n = len(groups)
+    return {"best_of_n": sum(pick(g, 0) for g in groups) / n, "best_of_n_last": sum(pick(g, 1) for g in groups) / n,
+            "random_of_n": sum(sum(t[2] for t in g) / len(g) for g in groups) / n,
+            "oracle_of_n": sum(any(t[2] for t in g) for g in groups) / n,
+            "auc_within_question": sum(pairs) / len(pairs) if pairs else math.nan,
+            "questions": n, "n": max(len(g) for g in groups)}

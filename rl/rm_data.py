@@ -24,7 +24,7 @@ def sample_solutions(policy: PreTrainedModel | None, tokenizer: PreTrainedTokeni
                      max_new_tokens: int, temperature: float, seed: int, questions_per_batch: int = 16,
                      engine: Engine | None = None) -> list[Solution]:
     """n sampled solutions per problem (normalised, with a rendered `prompt`), with their step
-    ends, in problem order.
+    ends, in problem order; each carries its problem's index in `problems`.
 
     Without `engine`, `policy` samples `questions_per_batch` questions per seeded `generate`
     call (batch b seeded seed * 7919 + b), with a static KV cache on CPU.
@@ -36,16 +36,17 @@ def sample_solutions(policy: PreTrainedModel | None, tokenizer: PreTrainedTokeni
     prompts = tokenizer([p["prompt"] for p in problems], add_special_tokens=False)["input_ids"]
     spec = SamplingSpec(n=n, temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens, seed=seed * 7919)
     out: list[Solution] = []
-    for problem, samples in zip(problems, engine.sample(prompts, spec)):
+    for q, (problem, samples) in enumerate(zip(problems, engine.sample(prompts, spec))):
         for s in samples:
             completion = list(s.token_ids) or [tokenizer.eos_token_id]
             out.append(Solution(s.prompt_ids, tuple(completion),
-                                tuple(step_end_positions(completion, tokenizer)), problem["answer"]))
+                                tuple(step_end_positions(completion, tokenizer)), problem["answer"], q))
     return out
 
 
 def to_record(example: RMExample) -> dict:
-    return {"ids": list(example.ids), "positions": list(example.positions), "labels": list(example.labels)}
+    return {"ids": list(example.ids), "positions": list(example.positions), "labels": list(example.labels),
+            "question": example.question}
 
 
 def from_record(record: dict) -> RMExample:
@@ -55,16 +56,24 @@ def from_record(record: dict) -> RMExample:
         raise ValueError("record needs lists `ids`, `positions` and `labels`")
     if len(positions) != len(labels) or not positions or max(positions) >= len(ids) or min(positions) < 0:
         raise ValueError("positions and labels must match and index into ids")
-    return RMExample(tuple(int(i) for i in ids), tuple(int(p) for p in positions), tuple(float(y) for y in labels))
+    question = record.get("question", -1)  # absent in data written before questions were recorded
+    if not isinstance(question, int) or isinstance(question, bool):
+        raise ValueError("`question` must be an integer")
+    return RMExample(tuple(int(i) for i in ids), tuple(int(p) for p in positions), tuple(float(y) for y in labels),
+                     question)
 
 
 def split_heldout(examples: list[RMExample], frac: float, seed: int) -> tuple[list[RMExample], list[RMExample]]:
-    """Seeded (train, held-out) split; held-out gets round(frac * n) examples."""
-    order = list(range(len(examples)))
-    random.Random(seed).shuffle(order)
-    n_held = round(frac * len(examples))
-    held = {*order[:n_held]}
-    return [e for i, e in enumerate(examples) if i not in held], [examples[i] for i in sorted(held)]
+    """Seeded (train, held-out) split by question: held-out gets round(frac * questions) whole
+    questions, so no solution of a held-out question is trained on (several solutions of one
+    question share its prompt and often its steps; a split by solution leaks them). Examples
+    without a question (index -1) are each their own unit."""
+    units = sorted({e.question if e.question >= 0 else -1 - i for i, e in enumerate(examples)})
+    random.Random(seed).shuffle(units)
+    held = set(units[: round(frac * len(units))])
+    unit = lambda i, e: e.question if e.question >= 0 else -1 - i  # noqa: E731
+    train = [e for i, e in enumerate(examples) if unit(i, e) not in held]
+    return train, [e for i, e in enumerate(examples) if unit(i, e) in held]
 
 
 def replay_mix(new: list[RMExample], history: list[RMExample], ratio: float, seed: int) -> list[RMExample]:

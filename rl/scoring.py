@@ -3,6 +3,8 @@
 Each scorer maps a rollout batch and its gold answers to `Scored`: the `Rewards` the advantage
 estimator consumes, plus the rule grader's verdict, which is always computed so that a model
 reward can be logged side by side with the truth (reward hacking shows up as falling agreement).
+Every tensor a scorer returns lives on the rollout batch's device (the policy's), so that the
+estimators never mix devices.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from rl.steps import step_end_positions
 class Scored:
     rewards: Rewards
     correct: torch.Tensor  # (B,) 1.0 where the rule grader accepts the answer
+    model_outcome: torch.Tensor | None = None  # (B,) the reward model's verdict (ORM score, PRM last step)
+
+    @property
+    def verdict(self) -> torch.Tensor:
+        """What the reward model says of each output's outcome (the rule's own rewards otherwise),
+        compared with `correct` to watch for drift."""
+        return self.rewards.outcome if self.model_outcome is None else self.model_outcome
 
 
 class Scorer(Protocol):
@@ -34,15 +43,20 @@ class RuleScorer:
     """Outcome reward 1/0 from the shared grader (the paper's rule reward of §5.2.1)."""
 
     def __call__(self, batch: RolloutBatch, golds: list[str]) -> Scored:
-        correct = torch.tensor(rule_rewards(batch.completions, golds))
+        correct = torch.tensor(rule_rewards(batch.completions, golds), device=batch.groups.device)
         return Scored(Rewards(correct), correct)
 
 
 class RewardModelScorer:
-    """Outcome RM (score at the last token) or process RM (score at every step end)."""
+    """Outcome RM (score at the last token) or process RM (score at every step end).
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, process: bool, delimiter: str = "\n") -> None:
+    rule_outcome: the outcome reward is the rule grade and the PRM gives only the step rewards
+    (the PRIME-style ablation combines a verifiable outcome with process rewards)."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, process: bool, delimiter: str = "\n",
+                 rule_outcome: bool = False) -> None:
         self.model, self.tokenizer, self.process, self.delimiter = model.eval(), tokenizer, process, delimiter
+        self.rule_outcome = rule_outcome
 
     def examples(self, batch: RolloutBatch) -> tuple[list[RMExample], list[list[int]]]:
         """Unpadded prompt + completion per row, scored at step ends (or at the last token)."""
@@ -58,18 +72,19 @@ class RewardModelScorer:
         return out, ends_per_row
 
     def __call__(self, batch: RolloutBatch, golds: list[str]) -> Scored:
-        correct = torch.tensor(rule_rewards(batch.completions, golds))
+        device = batch.groups.device
+        correct = torch.tensor(rule_rewards(batch.completions, golds), device=device)
         examples, ends_per_row = self.examples(batch)
         scores = score(self.model, examples, self.tokenizer.pad_token_id)
-        outcome = torch.tensor([s[-1] for s in scores])
+        verdict = torch.tensor([s[-1] for s in scores], device=device)
+        outcome = correct if self.rule_outcome else verdict
         if not self.process:
-            return Scored(Rewards(outcome), correct)
+            return Scored(Rewards(outcome), correct, verdict)
+        # Built as Python lists, then moved once: one transfer per tensor, not one per row.
         width = max(len(s) for s in scores)
-        step_rewards = torch.zeros(len(scores), width)
-        step_ends = torch.zeros(len(scores), width, dtype=torch.long)
-        step_mask = torch.zeros(len(scores), width)
-        for b, (s, ends) in enumerate(zip(scores, ends_per_row)):
-            step_rewards[b, : len(s)] = torch.tensor(s)
-            step_ends[b, : len(s)] = torch.tensor(ends)
-            step_mask[b, : len(s)] = 1.0
-        return Scored(Rewards(outcome, step_rewards, step_ends, step_mask), correct)
+        step_rewards = [s + [0.0] * (width - len(s)) for s in scores]
+        step_ends = [ends + [0] * (width - len(ends)) for ends in ends_per_row]
+        step_mask = [[1.0] * len(s) + [0.0] * (width - len(s)) for s in scores]
+        return Scored(Rewards(outcome, torch.tensor(step_rewards, device=device),
+                              torch.tensor(step_ends, dtype=torch.long, device=device),
+                              torch.tensor(step_mask, device=device)), correct, verdict)

@@ -26,6 +26,7 @@ class Solution:
     completion_ids: tuple[int, ...]  # without padding; may end with EOS
     step_ends: tuple[int, ...]  # indices into completion_ids
     gold: str
+    question: int = -1  # index of the question (held-out splits and best-of-N group by it)
 
 
 def continue_from(model: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase, prefixes: list[list[int]], n: int,
@@ -50,25 +51,34 @@ def shepherd_examples(completer: PreTrainedModel | None, tokenizer: PreTrainedTo
     """One PRM example per solution with a label at every step end (soft or hard estimation).
 
     The completer samples the continuations: through `engine` when given, else on `completer`."""
+    hard, soft_examples = shepherd_both(completer, tokenizer, solutions, n, max_new_tokens, temperature, seed, engine)
+    return soft_examples if soft else hard
+
+
+def shepherd_both(completer: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase, solutions: list[Solution],
+                  n: int, max_new_tokens: int, temperature: float, seed: int,
+                  engine: Engine | None = None) -> tuple[list[RMExample], list[RMExample]]:
+    """(hard, soft) PRM examples from one set of continuations: a step's soft label is the share
+    of its n continuations that reach the gold answer, its hard label 1 if any does."""
     prefixes, owners = [], []
     for s_idx, sol in enumerate(solutions):
         for end in sol.step_ends[:-1]:  # the last step is graded directly below
             prefixes.append(list(sol.prompt_ids) + list(sol.completion_ids[: end + 1]))
             owners.append((s_idx, end))
     continuations = continue_from(completer, tokenizer, prefixes, n, max_new_tokens, temperature, seed, engine=engine)
-    estimates: dict[tuple[int, int], float] = {}
+    shares: dict[tuple[int, int], float] = {}
     for (s_idx, end), texts in zip(owners, continuations):
         sol = solutions[s_idx]
         head = tokenizer.decode(list(sol.completion_ids[: end + 1]), skip_special_tokens=True)
-        hits = [is_correct(head + t, sol.gold) for t in texts]
-        estimates[(s_idx, end)] = sum(hits) / n if soft else float(any(hits))
-    examples = []
+        shares[(s_idx, end)] = sum(is_correct(head + t, sol.gold) for t in texts) / n
+    hard, soft = [], []
     for s_idx, sol in enumerate(solutions):
         final = float(is_correct(tokenizer.decode(list(sol.completion_ids), skip_special_tokens=True), sol.gold))
-        labels = [estimates[(s_idx, e)] for e in sol.step_ends[:-1]] + [final]
-        positions = [len(sol.prompt_ids) + e for e in sol.step_ends]
-        examples.append(RMExample(sol.prompt_ids + sol.completion_ids, tuple(positions), tuple(labels)))
-    return examples
+        fractions = [shares[(s_idx, e)] for e in sol.step_ends[:-1]]
+        ids, positions = sol.prompt_ids + sol.completion_ids, tuple(len(sol.prompt_ids) + e for e in sol.step_ends)
+        hard.append(RMExample(ids, positions, tuple(float(f > 0) for f in fractions) + (final,), sol.question))
+        soft.append(RMExample(ids, positions, tuple(fractions) + (final,), sol.question))
+    return hard, soft
 
 
 def outcome_examples(tokenizer: PreTrainedTokenizerBase, solutions: list[Solution]) -> list[RMExample]:
@@ -76,5 +86,6 @@ def outcome_examples(tokenizer: PreTrainedTokenizerBase, solutions: list[Solutio
     out = []
     for sol in solutions:
         grade = float(is_correct(tokenizer.decode(list(sol.completion_ids), skip_special_tokens=True), sol.gold))
-        out.append(RMExample(sol.prompt_ids + sol.completion_ids, (len(sol.prompt_ids) + len(sol.completion_ids) - 1,), (grade,)))
+        out.append(RMExample(sol.prompt_ids + sol.completion_ids, (len(sol.prompt_ids) + len(sol.completion_ids) - 1,),
+                             (grade,), sol.question))
     return out

@@ -124,15 +124,15 @@ class RuntimeConfig:
 
     launcher: str  # starts the training stages: "python", or "accelerate launch --config_file ..."
     gradient_checkpointing: bool  # recompute activations in backward (less memory, ~30% more compute)
-    engine: Literal["hf", "vllm"]  # sampler of GRPO rollouts, reward-model data and Math-Shepherd
+    engine: Literal["hf", "lean", "vllm"]  # sampler of GRPO rollouts, reward-model data and Math-Shepherd
     vllm_gpu_memory: float  # share of GPU memory the colocated vLLM engine may take
     vllm_sleep: bool  # free the vLLM engine's memory while the trainer updates
 
     def __post_init__(self) -> None:
         if not self.launcher.strip():
             raise ValueError("launcher: must be a command, e.g. 'python' or 'accelerate launch --config_file F'")
-        if self.engine not in ("hf", "vllm"):
-            raise ValueError(f"engine: must be 'hf' or 'vllm', got {self.engine!r}")
+        if self.engine not in ("hf", "lean", "vllm"):
+            raise ValueError(f"engine: must be 'hf', 'lean' or 'vllm', got {self.engine!r}")
         if not 0 < self.vllm_gpu_memory <= 1:
             raise ValueError(f"vllm_gpu_memory: must be in (0, 1], got {self.vllm_gpu_memory}")
 

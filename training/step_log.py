@@ -31,8 +31,9 @@ class StepLogger:
         """`step` counts completed steps (1-based)."""
         return step % self.every == 0 or step == self.total
 
-    def log(self, step: int, values: dict[str, float]) -> None:
-        if not self.wants(step):
+    def log(self, step: int, values: dict[str, float], force: bool = False) -> None:
+        """Log `values` at `step` when it is due (or when `force`, e.g. the step a run stops at)."""
+        if not (force or self.wants(step)):
             return
         where = f"{step}/{self.total}" if not self.offset else f"{step}/{self.total} (+{self.offset})"
         step += self.offset

@@ -22,9 +22,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 COPY = ["pipeline", "inputs", "data_selection", "training", "rl", "evaluation", "generation", "profiles", "annotations", "dvc.yaml",
         ".dvc/config", ".dvcignore"]
-MODELS = ["sft", "grpo-online-rft", "grpo-outcome", "grpo-process", "grpo-iterative"]
+MODELS = ["sft", "grpo-online-rft", "grpo-outcome", "grpo-outcome-orm", "grpo-process", "grpo-iterative",
+          "grpo-process-prime", "grpo-process-min"]
 RL_STAGES = {"grpo@outcome": "grpo-outcome", "grpo@online-rft": "grpo-online-rft",
-             "grpo-process": "grpo-process", "grpo-iterative": "grpo-iterative"}
+             "grpo-rm@outcome-orm": "grpo-outcome-orm", "grpo-rm@process": "grpo-process",
+             "grpo-iterative": "grpo-iterative", "grpo-rm@process-prime": "grpo-process-prime",
+             "grpo-rm@process-min": "grpo-process-min"}
 
 pytestmark = pytest.mark.slow
 
@@ -87,12 +90,15 @@ def test_metrics_show_lists_every_model(project):
     assert all(f"metrics/eval/{m}.json" in flat for m in MODELS) and '"maj@4"' in flat
     for kind in ("orm", "prm"):
         rm = json.loads((project / "metrics" / "rm" / f"{kind}.json").read_text())
-        assert 0.0 <= rm["heldout_accuracy"] <= 1.0
+        assert 0.0 <= rm["heldout_accuracy"] <= 1.0 and rm["heldout_questions"] >= 1 and "heldout_best_of_n" in rm
     assert (project / "reports" / "fig7.png").read_bytes()[:4] == b"\x89PNG"
     report = (project / "reports" / "report.md").read_text()
     assert all(f"| {m} |" in report for m in MODELS) and "| math500 | grpo-outcome |" in report
     # The data stages say where records came from; decontamination checked all four benchmarks.
     assert "| problems@sft (SFT problems) | synthetic " in report and "## Data" in report
+    assert "## Reward-model quality" in report and "## RL runs" in report and "ablations beyond the paper" in report
+    iterative = json.loads((project / "metrics" / "grpo" / "iterative.json").read_text())
+    assert iterative["rm_quality_by_iteration"][0]["iteration"] == 0
     decon = json.loads((project / "metrics" / "decontaminate.json").read_text())
     assert decon["benchmark_records"] == {"gsm8k": 1319, "math": 5000, "math500": 500, "synthetic": 40}
 
@@ -112,10 +118,12 @@ def test_exp_run_with_a_grpo_knob_reruns_only_rl_and_after(project):
     out = sh(project, "dvc", "exp", "run", "-S", "grpo.beta=0.0")
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
     # Every RL stage reads the `grpo` section and reruns; nothing upstream of RL may. An evaluation
-    # (and `report`) reruns only if its model changed: Online RFT ignores beta, so its model does not.
+    # (and `report`) reruns only if its model changed.
     assert set(RL_STAGES) <= ran
     assert ran <= set(RL_STAGES) | {f"evaluate@{m}" for m in RL_STAGES.values()} | {"report"}
-    assert "evaluate@grpo-outcome" in ran
+    # No assertion that a given evaluation reran: with the smoke model every group can be flat
+    # (all rewards equal), and then outcome GRPO skips its update whatever beta is, so its model,
+    # and rightly its evaluation, stay as they were.
     shown = sh(project, "dvc", "exp", "show", "--json")
     assert '"beta": 0.0' in shown.replace("\n", "") or "'beta': 0.0" in shown or '"beta":0.0' in shown
     # The experiment carries its metrics (they are git-tracked, not ignored), so exp show compares them.

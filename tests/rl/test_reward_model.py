@@ -35,3 +35,33 @@ def test_reward_model_learns_to_separate(tiny_model, tokenizer, tmp_path):
     s = score(rm, examples[:2], tokenizer.pad_token_id)
     assert s[0][0] > 0.8 and s[1][0] < 0.2
     assert torch.isfinite(torch.tensor(s)).all()
+
+
+def test_best_of_n_hand_values():
+    from rl.reward_model import best_of_n
+
+    # question 0: three solutions, grades (last label) 0, 1, 0; step scores chosen so that the
+    # min picks the correct one and the last step picks a wrong one.
+    # question 1: two solutions, both wrong. question 2: one solution only (ignored).
+    examples = [RMExample((1, 2, 3), (1, 2), (1.0, 0.0), 0), RMExample((1, 2, 3), (1, 2), (1.0, 1.0), 0),
+                RMExample((1, 2, 3), (1, 2), (0.0, 0.0), 0), RMExample((1, 2), (1,), (0.0,), 1),
+                RMExample((1, 2), (1,), (0.0,), 1), RMExample((1, 2), (1,), (1.0,), 2)]
+    scores = [[0.3, 0.9], [0.6, 0.7], [0.1, 0.95], [0.5], [0.5], [0.9]]
+    m = best_of_n(examples, scores)
+    # min: q0 -> 0.3, 0.6, 0.1: picks solution 2 (correct); q1 wrong either way -> 1/2
+    assert m["best_of_n"] == 0.5
+    # last: q0 -> 0.9, 0.7, 0.95: picks solution 3 (wrong) -> 0/2
+    assert m["best_of_n_last"] == 0.0
+    assert m["random_of_n"] == (1 / 3 + 0) / 2 and m["oracle_of_n"] == 0.5
+    assert m["questions"] == 2 and m["n"] == 3
+    # within q0 (q1 has no correct solution): correct min 0.6 vs wrong 0.3 and 0.1 -> 2 of 2 pairs
+    assert m["auc_within_question"] == 1.0
+
+
+def test_best_of_n_without_questions_is_nan():
+    import math
+
+    from rl.reward_model import best_of_n
+
+    m = best_of_n([RMExample((1, 2), (1,), (1.0,))], [[0.5]])
+    assert math.isnan(m["best_of_n"]) and m["questions"] == 0

@@ -42,3 +42,25 @@ def test_sample_solutions_layout(tiny_model, tokenizer, problems):
     for s in sols:
         assert s.step_ends and s.step_ends[-1] == len(s.completion_ids) - 1
         assert s.gold.lstrip("-").isdigit()
+
+
+def test_split_heldout_by_question_keeps_questions_whole():
+    data = [RMExample((i, q), (1,), (float(i % 2),), q) for q in range(10) for i in range(4)]
+    train, held = split_heldout(data, 0.2, seed=1)
+    held_q = {e.question for e in held}
+    assert len(held_q) == 2 and len(held) == 8
+    assert held_q.isdisjoint({e.question for e in train}) and len(train) == 32
+    assert split_heldout(data, 0.2, seed=1) == (train, held)
+
+
+def test_record_keeps_the_question_and_reads_old_records():
+    e = RMExample((5, 6, 7), (1, 2), (0.25, 1.0), 7)
+    assert from_record(to_record(e)) == e
+    assert from_record({"ids": [1, 2], "positions": [1], "labels": [1.0]}).question == -1
+    with pytest.raises(ValueError, match="question"):
+        from_record({"ids": [1, 2], "positions": [1], "labels": [1.0], "question": "x"})
+
+
+def test_sampled_solutions_carry_their_question(tiny_model, tokenizer, problems):
+    sols = sample_solutions(tiny_model, tokenizer, problems[0][:3], n=2, max_new_tokens=4, temperature=1.0, seed=0)
+    assert [s.question for s in sols] == [0, 0, 1, 1, 2, 2]

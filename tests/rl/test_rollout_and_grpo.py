@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from evaluation.prompts import plain_prompt
-from rl.config import GRPOConfig
+from rl.config import GRPOConfig, ModelRewardConfig
 from rl.grpo import NonFiniteError, Part, chunked_logprobs, train_grpo, update
 from rl.advantages import Rewards
 from rl.reward_model import build_reward_model
@@ -23,8 +23,9 @@ from training.step_log import StepLogger
 def grpo_cfg(**kw):
     base = dict(steps=2, questions_per_step=2, group_size=3, max_new_tokens=8, temperature=1.0, top_p=1.0,
                 beta=0.04, clip_eps=0.2, mu=1, std_eps=1e-4, skip_zero_std_groups=False,
-                scale_by_std=True, loss_aggregation="sequence_mean", micro_batch_size=0,
-                optim=OptimConfig(1e-3, (0.9, 0.99), 0.0, 0.0, 1.0, 1.0), log_every=1, checkpoint_every=1)
+                scale_by_std=True, loss_aggregation="sequence_mean", micro_batch_size=0, process_weight=1.0, process_advantage="process",
+                optim=OptimConfig(1e-3, (0.9, 0.99), 0.0, 0.0, 1.0, 1.0), log_every=1, checkpoint_every=1,
+                model_reward=ModelRewardConfig(lr=1e-3, beta=0.04, steps=2, min_agreement=0.0, agreement_window=1))
     base.update(kw)
     return GRPOConfig(**base)
 
@@ -215,3 +216,45 @@ def test_rewards_follow_the_rollouts_device():
     moved = rewards_to(r, torch.device("meta"))
     assert all(t.device.type == "meta" for t in (moved.outcome, moved.step_rewards, moved.step_ends, moved.step_mask))
     assert rewards_to(Rewards(torch.ones(2)), torch.device("meta")).step_rewards is None
+
+
+def test_skipping_flat_groups_keeps_each_output_weight_at_one_over_b(tiny_model, tokenizer, problems):
+    """With beta = 0 a flat group contributes nothing, so skipping it must not change the gradient:
+    the kept rows keep their 1/B weight (not 1/B_kept)."""
+    from rl.advantages import AdvantageOptions, get_estimator
+    from rl.loss import token_weights
+
+    prompts = [plain_prompt(p["question"]) for p in problems[0][:2]]
+    batch = sample_group(tiny_model, tokenizer, prompts, 3, 6, 1.0, 1.0, seed=2)
+    outcome = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0, 1.0])  # group 1 is flat
+    adv = get_estimator("outcome")(Rewards(outcome), batch.groups, batch.completion_mask, AdvantageOptions())
+    cfg = grpo_cfg(beta=0.0, optim=OptimConfig(1.0, (0.9, 0.99), 0.0, 0.0, 1.0, 1e9))  # no clipping
+    acc = Accelerator()
+
+    def grads(b, a, w):
+        """The gradient, read off one plain SGD step of lr 1 (the update zeroes .grad after it)."""
+        model = copy.deepcopy(tiny_model)
+        update(model, None, b, a, cfg, torch.optim.SGD(model.parameters(), lr=1.0), acc, weights=w)
+        return [p0.detach() - p1.detach() for p0, p1 in zip(tiny_model.parameters(), model.parameters())]
+
+    full = grads(batch, adv, None)
+    keep = torch.tensor([True, True, True, False, False, False])
+    w = token_weights(batch.completion_mask, cfg.loss_aggregation)[keep]
+    skipped = grads(batch.select(keep), adv[keep], w)
+    assert any(g.abs().max() > 1e-5 for g in full)
+    assert all(torch.allclose(a, b, atol=1e-7) for a, b in zip(full, skipped))
+    wrong = grads(batch.select(keep), adv[keep], None)  # 1/B_kept doubles the step
+    assert all(torch.allclose(2 * a, b, atol=1e-6) for a, b in zip(full, wrong))
+
+
+def test_the_guard_stops_a_drifting_prm_run_and_keeps_the_start(tiny_model, tokenizer, problems, tmp_path):
+    from rl.guard import AgreementGuard
+
+    tiny_model.save_pretrained(tmp_path)
+    scorer = RewardModelScorer(build_reward_model(str(tmp_path)), tokenizer, process=True)
+    start = [p.detach().clone() for p in tiny_model.parameters()]
+    guard = AgreementGuard(threshold=1.01, window=1)  # no agreement can reach it: stops at step 1
+    last = train_grpo(tiny_model, None, tokenizer, problems[0], grpo_cfg(beta=0.0, steps=3), "process", scorer, 0,
+                      StepLogger(None, 1, 3), Checkpointer(None, 0, "x"), guard=guard)
+    assert last["stopped_early"] and last["stop_step"] == 1 and last["kept_step"] == 0
+    assert all(torch.equal(a, b) for a, b in zip(start, tiny_model.parameters()))

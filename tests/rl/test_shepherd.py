@@ -39,3 +39,14 @@ def test_outcome_examples_grade_the_last_token(tokenizer, problems):
     sol = make_solution(tokenizer, p, p["solution"])
     (ex,) = outcome_examples(tokenizer, [sol])
     assert ex.positions == (len(sol.prompt_ids) + len(sol.completion_ids) - 1,) and ex.labels == (1.0,)
+
+
+def test_hard_and_soft_come_from_the_same_continuations(tiny_model, tokenizer, problems):
+    from rl.shepherd import shepherd_both
+
+    p = problems[0][1]
+    sols = [make_solution(tokenizer, p, p["solution"])]
+    hard, soft = shepherd_both(tiny_model, tokenizer, sols, n=4, max_new_tokens=4, temperature=1.0, seed=3)
+    assert [float(y > 0) for y in soft[0].labels[:-1]] == list(hard[0].labels[:-1])
+    assert all(y * 4 == int(y * 4) for y in soft[0].labels[:-1])  # shares of 4 continuations
+    assert hard[0].labels[-1] == soft[0].labels[-1] == 1.0

@@ -22,7 +22,7 @@ from accelerate import PartialState
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from generation.hf_engine import HFEngine
 from inputs.jsonl import read_jsonl
-from rl.config import GRPOConfig
+from rl.config import GRPOConfig, ModelRewardConfig
 from rl.grpo import train_grpo
 from rl.scoring import RuleScorer
 from training.checkpoint import Checkpointer
@@ -37,8 +37,9 @@ ref = AutoModelForCausalLM.from_pretrained(model_dir)
 problems = list(read_jsonl(problems_file))
 cfg = GRPOConfig(steps=2, questions_per_step=4, group_size=3, max_new_tokens=8, temperature=1.0, top_p=1.0,
                  beta=0.04, clip_eps=0.2, mu=1, std_eps=1e-4, skip_zero_std_groups=False, scale_by_std=True,
-                 loss_aggregation="sequence_mean", micro_batch_size=0,
-                 optim=OptimConfig(1e-3, (0.9, 0.99), 0.0, 0.0, 1.0, 1.0), log_every=1, checkpoint_every=0)
+                 loss_aggregation="sequence_mean", micro_batch_size=0, process_weight=1.0, process_advantage="process",
+                 optim=OptimConfig(1e-3, (0.9, 0.99), 0.0, 0.0, 1.0, 1.0), log_every=1, checkpoint_every=0,
+                 model_reward=ModelRewardConfig(lr=1e-3, beta=0.04, steps=2, min_agreement=0.0, agreement_window=1))
 engine = HFEngine(policy, tok, batch_size=cfg.group_size)  # one prompt per call: a seed per prompt
 last = train_grpo(policy, ref, tok, problems, cfg, "sft", RuleScorer(), 0, StepLogger(None, 1, 2),
                   Checkpointer(None, 0, "x"), engine=engine)
