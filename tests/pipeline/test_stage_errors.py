@@ -36,7 +36,7 @@ def test_empty_corpus_is_one_clear_line(tmp_path):
 
 def test_bad_params_value_names_the_key(tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text((ROOT / "params.yaml").read_text().replace("  beta: 0.04", "  beta: -1"))
+    params.write_text((ROOT / "params.yaml").read_text().replace("  beta: 0.04", "  beta: -1", 1))  # grpo.beta only
     done = run_stage("pipeline.grpo", "--params", str(params), "--method", "grpo_outcome", "--train", "x",
                      "--init", "x", "--out", "x", "--live", "x", "--metrics", "x", "--checkpoints", "x")
     assert done.returncode == 1

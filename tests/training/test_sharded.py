@@ -85,6 +85,9 @@ def write_params(tmp: Path) -> Path:
     params["threads"] = 1
     params["sft"].update(steps=SFT_STEPS, log_every=1)
     params["grpo"].update(steps=GRPO_STEPS, log_every=1)
+    # The lean sampler seeds per chunk and runs on one process only (several processes sample
+    # with HF), so 1 process and 2 must both sample with HF to draw the same rollouts.
+    params["runtime"]["engine"] = "hf"
     path = tmp / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
