@@ -4,7 +4,6 @@ model with BCE at the labelled positions; held-out AUC, accuracy and best-of-N r
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 from accelerate import PartialState
@@ -13,7 +12,7 @@ from inputs.jsonl import read_jsonl
 from pipeline import stage
 from pipeline.train_common import (add_output_args, file_digest, fingerprint, finish, load_tokenizer, log_memory,
                                    micro_rows, train_runtime)
-from rl.reward_model import RMExample, RMLoss, build_reward_model, heldout_metrics
+from rl.reward_model import RMExample, RMLoss, build_reward_model, heldout_metrics, round_metric
 from rl.rm_data import from_record
 from training.checkpoint import Checkpointer
 from training.loop import train
@@ -55,11 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     last = train(model, RMLoss(train_set, cfg.batch_size, tokenizer.pad_token_id, params.seed),
                  cfg.steps, cfg.optim, logger, ckpt, "reward_model", train_runtime(params, cfg.micro_batch_size))
     after = heldout_metrics(model, heldout, tokenizer.pad_token_id)
-    # 4 decimals; NaN (no positive or no negative held-out label) becomes null, valid JSON
-    rounded = lambda v: (None if math.isnan(v) else round(v, 4)) if isinstance(v, float) else v  # noqa: E731
-    metrics = {**{f"heldout_{k}": rounded(v) for k, v in after.items()}, "best_of_n_size": after["n"],
-               "heldout_auc_untrained": rounded(before["auc"]), "heldout_best_of_n_untrained": rounded(before["best_of_n"]),
-               "final_loss": rounded(last.get("loss")), "train_examples": len(train_set), "skipped": dict(skipped)}
+    metrics = {**{f"heldout_{k}": round_metric(v) for k, v in after.items()}, "best_of_n_size": after["n"],
+               "heldout_auc_untrained": round_metric(before["auc"]), "heldout_best_of_n_untrained": round_metric(before["best_of_n"]),
+               "final_loss": round_metric(last.get("loss")), "train_examples": len(train_set), "skipped": dict(skipped)}
     finish(args, model, tokenizer, logger, ckpt, metrics, result=last, dtype=params.model.dtype)
     stage.log.info("reward model: %s", metrics)
 

@@ -23,10 +23,10 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from generation.engine import Engine
-from rl.config import GRPOConfig, IterativeConfig, RewardModelConfig
+from rl.config import PROCESS_ADVANTAGES, GRPOConfig, IterativeConfig, RewardModelConfig
 from rl.grpo import train_grpo
 from rl.guard import AgreementGuard
-from rl.reward_model import RMExample, RMLoss, heldout_metrics
+from rl.reward_model import RMExample, RMLoss, heldout_metrics, round_metric
 from rl.rm_data import from_record, replay_mix, sample_solutions, to_record
 from rl.scoring import RewardModelScorer
 from rl.shepherd import shepherd_examples
@@ -66,12 +66,11 @@ def relabel(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problem
 
 def rm_quality(rm: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, heldout: list[RMExample],
                iteration: int) -> dict[str, float]:
-    """Held-out AUC and best-of-N accuracy of the reward model as it stands (4 decimals)."""
-    m = heldout_metrics(rm, heldout, tokenizer.pad_token_id)
-    rm.eval()
+    """Held-out AUC and best-of-N accuracy of the reward model as it stands (`round_metric`)."""
+    m = heldout_metrics(rm, heldout, tokenizer.pad_token_id)  # scores in eval mode
     out = {"iteration": iteration, "auc": m["auc"], "auc_within_question": m["auc_within_question"],
            "best_of_n": m["best_of_n"], "random_of_n": m["random_of_n"]}
-    return {k: round(v, 4) if isinstance(v, float) and v == v else v for k, v in out.items()}
+    return {k: round_metric(v) for k, v in out.items()}
 
 
 def iterative_rl(policy: PreTrainedModel, rm: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
@@ -103,7 +102,7 @@ def iterative_rl(policy: PreTrainedModel, rm: PreTrainedModel, tokenizer: PreTra
         if guard is not None:
             guard.offset = logger.offset
         ckpt = Checkpointer(root / f"iter{it}" if root else None, grpo_cfg.checkpoint_every, setup.fingerprint)
-        scorer = RewardModelScorer(rm, tokenizer, process=setup.advantage.startswith("process"))
+        scorer = RewardModelScorer(rm, tokenizer, process=setup.advantage in PROCESS_ADVANTAGES)
         last = train_grpo(policy, ref, tokenizer, problems, grpo_cfg, setup.advantage, scorer, setup.seed + it, logger, ckpt,
                           setup.runtime, setup.engine, guard)
         if guard is not None and guard.stopped_at is not None:
