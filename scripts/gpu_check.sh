@@ -62,6 +62,9 @@ stages() {
   else
     "$PY" -m dvc repro sft problems@rl || return 1
   fi
+  # HF rollouts in every GRPO run: the lean sampler refuses sharded weights, and the plain and
+  # sharded runs must draw their samples the same way to be compared.
+  sed -i 's/^\(  engine:\) lean\b/\1 hf/' params.yaml && grep -q '^  engine: hf' params.yaml || return 1
   launch() {
     if [[ $1 == plain ]]; then "$PY" "${@:2}"; else
       "$PY" -m accelerate.commands.launch --config_file "$REPO/configs/accelerate/$1.yaml" --num_processes 1 "${@:2}"; fi
@@ -94,7 +97,7 @@ smoke_dag() {
   work=$(new_smoke_repo) && cd "$work" && "$PY" -m dvc repro && "$PY" -m dvc metrics show
 }
 export -f smoke_dag
-part smoke_dag "${SMOKE_LIMIT:-420}" bash -c smoke_dag
+part smoke_dag "${SMOKE_LIMIT:-600}" bash -c smoke_dag
 
 cat "$OUT/summary.txt"
 exit $status
