@@ -6,7 +6,7 @@ one process. TRL is configured with the paper's loss (`loss_type="grpo"`, per-se
 our trainer with `skip_zero_std_groups` off, so both do the same work per step. Prints seconds per
 step of each (median over measured steps, after a warm-up step) and the ratio ours / TRL.
 
-    python bench/grpo_vs_trl.py [--steps 5] [--questions 16] [--group 8] [--max-new-tokens 72]
+    python bench/grpo_vs_trl.py [--steps 5] [--questions 16] [--group 8] [--max-new-tokens 72] [--engine lean|hf]
 """
 
 from __future__ import annotations
@@ -49,7 +49,13 @@ def ours(model, tokenizer, problems, args, cfg) -> list[float]:
     ref = build_model(args.model_cfg, len(tokenizer), tokenizer.eos_token_id, tokenizer.pad_token_id, seed=0)
     ref.load_state_dict(model.state_dict())
     timer = StepTimes(cfg.steps)
-    train_grpo(model, ref, tokenizer, problems, cfg, "outcome", RuleScorer(), 0, timer, Checkpointer(None, 0, ""))
+    engine = None  # HF generate on the policy
+    if args.engine == "lean":  # the default pipeline's sampler (runtime.engine)
+        from generation import make_engine
+
+        engine = make_engine("lean", model=model, tokenizer=tokenizer, batch_size=args.questions * args.group)
+    train_grpo(model, ref, tokenizer, problems, cfg, "outcome", RuleScorer(), 0, timer, Checkpointer(None, 0, ""),
+               engine=engine)
     return [b - a for a, b in zip(timer.stamps, timer.stamps[1:])][1:]
 
 
@@ -94,6 +100,8 @@ def main() -> None:
     p.add_argument("--questions", type=int, default=16)
     p.add_argument("--group", type=int, default=8)
     p.add_argument("--max-new-tokens", type=int, default=72)
+    p.add_argument("--engine", choices=["lean", "hf"], default="lean",
+                   help="our rollout sampler: lean (the default pipeline's) or hf (generate, as TRL)")
     p.add_argument("--params", default="params.yaml", help="model size and GRPO knobs come from here")
     args = p.parse_args()
     params = load_params(args.params)
@@ -108,7 +116,7 @@ def main() -> None:
     trl_s = trl(fresh(), tokenizer, train, args, params.grpo)
     a, b = statistics.median(ours_s), statistics.median(trl_s)
     print(f"setting: {args.questions} questions x G={args.group}, {args.max_new_tokens} new tokens, "
-          f"beta {params.grpo.beta}, {params.threads} threads, {args.steps} measured steps")
+          f"beta {params.grpo.beta}, {params.threads} threads, {args.steps} measured steps, our sampler {args.engine}")
     print(f"ours: {a:.3f} s/step   TRL GRPOTrainer: {b:.3f} s/step   ratio ours/TRL: {a / b:.2f}")
 
 

@@ -1,5 +1,7 @@
 """Sampling throughput: LeanEngine (direct decode loop) against HF generate (HFEngine with a static
 KV cache, as the GRPO rollouts and rm_data use it), same model, prompts, seeds, in one run.
+LeanEngine runs its fused decode step (generation/fast_decode.py) where the model allows it;
+`--ablations` also times it with the module forward instead.
 
 The model is the embedded default's shape (params.yaml `model`): the trained SFT model when
 models/sft exists (so completions stop at EOS as they do in GRPO), else a random init of that
@@ -11,6 +13,7 @@ call each), wall and CPU seconds per batch (medians; CPU time is the steadier fi
 machine), mean completion length, and the ratio lean/HF.
 
     python bench/sampling.py [--repeats 5] [--model models/sft|random] [--threads N] [--ablations]
+    python bench/sampling.py --questions 128 --group 8 --ablations   # evaluation-sized chunks (1024 rows)
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ def main() -> None:
                "LeanEngine": LeanEngine(model, tokenizer, rows)}
     if args.ablations:
         engines |= {"HF generate (dynamic cache)": HFEngine(model, tokenizer, rows),
+                    "LeanEngine, module forward": LeanEngine(model, tokenizer, rows, fused=False),
                     "LeanEngine, DynamicCache": LeanEngine(model, tokenizer, rows, cache="dynamic"),
                     "LeanEngine, no row dropping": LeanEngine(model, tokenizer, rows, drop_finished=False)}
     names = list(engines)

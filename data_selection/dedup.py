@@ -45,6 +45,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import xxhash
+from tqdm import tqdm
 
 from data_selection.config import DedupConfig, ExecutorConfig
 from data_selection.dedup_truth import pair_metrics, save_truth, truth_partition
@@ -159,7 +160,8 @@ def compute_signatures(shards: list[Shard], cfg: DedupConfig, seed: int, executo
     """Pass 1 over ``shards`` on ``executor``; per-shard files go under ``workdir``."""
     workdir = str(workdir)
     Path(workdir).mkdir(parents=True, exist_ok=True)
-    summaries = run_shards(signature_shard, list(enumerate(shards)), (cfg, seed, workdir), executor, peak)
+    summaries = run_shards(signature_shard, list(enumerate(shards)), (cfg, seed, workdir), executor, peak,
+                           "dedup: signatures")
     skipped: Counter[str] = Counter()
     for s in summaries:
         skipped.update(s.skipped)
@@ -175,7 +177,7 @@ def _url_pass(signed: Signed, n_parts: int, executor: ExecutorConfig, peak: Peak
     """Mark URL duplicates in a fresh status file (every other page starts as kept); their count."""
     status = _status(signed, "w+")
     dropped = run_shards(url_partition, range(n_parts), (n_parts, signed.index.offsets, signed.workdir),
-                         executor, peak)
+                         executor, peak, "dedup: URL partitions")
     for part in range(n_parts):
         status[load_array(signed.workdir, "url_drop", part)] = URL_DUP
     status.flush()
@@ -207,7 +209,7 @@ def _greedy_pass(signed: Signed, n_parts: int) -> tuple[int, int]:
     status = _status(signed, "r+")
     match = np.memmap(Path(signed.workdir) / "match.i8", dtype=np.int64, mode="w+", shape=(signed.index.total,))
     near = false_merges = 0
-    for shard in range(signed.index.n_shards):
+    for shard in tqdm(range(signed.index.n_shards), desc="dedup: greedy pass", unit="shard", mininterval=2):
         dropped: list[int] = []
         matches: list[int] = []
         for j, i, copy in _pairs_of_shard(signed, shard, n_parts).tolist():
@@ -261,14 +263,15 @@ def decide_and_write(signed: Signed, shards: list[Shard], cfg: DedupConfig, exec
     if signed.index.total:
         url_dropped = _url_pass(signed, n_parts, executor, peak)
         run_shards(bucket_partition, range(n_parts), (n_parts, signed.index.offsets, cfg, signed.workdir),
-                   executor, peak)
+                   executor, peak, "dedup: LSH buckets")
         near, false_merges = _greedy_pass(signed, n_parts)
         if signed.n_clustered:
             for counts in run_shards(truth_partition, range(n_parts),
-                                     (n_parts, signed.index.offsets, signed.workdir), executor, peak):
+                                     (n_parts, signed.index.offsets, signed.workdir), executor, peak,
+                                     "dedup: ground truth"):
                 truth.update(counts)
     kept = sum(run_shards(write_kept_shard, list(enumerate(shards)), (signed.index.offsets, signed.workdir),
-                          executor, peak))
+                          executor, peak, "dedup: write kept"))
     concat_atomic([array_path(signed.workdir, "parts", i).with_suffix(".jsonl") for i in range(len(shards))], out)
     stats = {
         "input": signed.n_records,

@@ -16,7 +16,9 @@ which executor ran it or how work was scheduled (a test checks Ray against local
   be on storage every node sees.
 
 Every call also reports the peak resident set size of the process that ran it
-(``peak_rss_mb``), so a stage can say how much memory its workers needed (``PeakRss``).
+(``peak_rss_mb``), so a stage can say how much memory its workers needed (``PeakRss``). Each
+pass shows a tqdm bar of finished calls on stderr, as the training loops do (refreshed at most
+every 2 s, also when stderr is a log file rather than a terminal).
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
+
+from tqdm import tqdm
 
 from data_selection.config import ExecutorConfig
 
@@ -88,13 +92,21 @@ def shutdown_pools() -> None:
         _POOLS.popitem()[1].shutdown(wait=True, cancel_futures=True)
 
 
-def run_local(fn: Callable[..., Any], items: Sequence[Any], args: tuple, workers: int) -> list[tuple[Any, float]]:
+def _progress(results: Iterable[Any], total: int, desc: str) -> list[Any]:
+    """Drain ``results`` (produced in item order) behind a bar; the training loops' tqdm settings."""
+    return list(tqdm(results, total=total, desc=desc, unit="task", mininterval=2))
+
+
+def run_local(fn: Callable[..., Any], items: Sequence[Any], args: tuple, workers: int,
+              desc: str = "") -> list[tuple[Any, float]]:
     """``[(fn(item, *args), peak MiB) for item in items]``, on up to ``workers`` processes, in order."""
+    desc = desc or fn.__name__
     if workers == 1:
-        return [_measured(fn, item, args) for item in items]
+        return _progress((_measured(fn, item, args) for item in items), len(items), desc)
     pool = _pool(workers)
     try:
-        return list(pool.map(_call, [(fn, item, args) for item in items]))
+        # Executor.map yields in item order as results arrive, so the bar moves as calls finish.
+        return _progress(pool.map(_call, [(fn, item, args) for item in items]), len(items), desc)
     except BrokenProcessPool:
         _POOLS.pop(workers, None)  # a worker died (e.g. killed for memory): the next call starts afresh
         raise
@@ -113,25 +125,29 @@ def _ensure_ray(cfg: ExecutorConfig) -> Any:
     return ray
 
 
-def run_ray(fn: Callable[..., Any], items: Sequence[Any], args: tuple, cfg: ExecutorConfig) -> list[tuple[Any, float]]:
+def run_ray(fn: Callable[..., Any], items: Sequence[Any], args: tuple, cfg: ExecutorConfig,
+            desc: str = "") -> list[tuple[Any, float]]:
     """The same calls as ``run_local``, as Ray tasks; results come back in item order."""
     ray = _ensure_ray(cfg)
     remote = ray.remote(_measured)
     # One copy of the shared arguments in the object store; Ray resolves a top-level ref
     # argument before the task runs, so each task sees the tuple itself.
     args_ref = ray.put(args)
-    return ray.get([remote.remote(fn, item, args_ref) for item in items])
+    refs = [remote.remote(fn, item, args_ref) for item in items]
+    return _progress((ray.get(ref) for ref in refs), len(refs), desc or fn.__name__)
 
 
 def run_shards(fn: Callable[..., Any], items: Sequence[Any], args: tuple, cfg: ExecutorConfig,
-               peak: PeakRss | None = None) -> list[Any]:
+               peak: PeakRss | None = None, desc: str = "") -> list[Any]:
     """Dispatch on ``cfg.kind``; ``fn`` must be a module-level function (it is pickled).
 
-    ``peak``, when given, records the largest peak RSS among the processes that ran the calls.
+    ``peak``, when given, records the largest peak RSS among the processes that ran the calls;
+    ``desc`` labels the progress bar (default: the function's name).
     """
     if not items:
         return []
-    measured = run_ray(fn, items, args, cfg) if cfg.kind == "ray" else run_local(fn, items, args, cfg.workers)
+    measured = (run_ray(fn, items, args, cfg, desc) if cfg.kind == "ray"
+                else run_local(fn, items, args, cfg.workers, desc))
     if peak is not None:
         for _, mb in measured:
             peak.observe(mb)

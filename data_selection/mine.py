@@ -32,11 +32,12 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import polars as pl
 
 from data_selection.classifier import load_model, score, train_classifier
 from data_selection.config import MineConfig
 from data_selection.dedup import valid_page
-from data_selection.discovery import Proposal, accept, discover_domains, merge_counts, propose_paths
+from data_selection.discovery import Proposal, accept, discover_domains, merge_counts, proposal_frame, propose_paths
 from data_selection.executors import ExecutorConfig, PeakRss, run_shards
 from data_selection.pool_stats import (
     RoundCounts,
@@ -66,7 +67,8 @@ def scan_pool(shards: list[Shard], cfg: MineConfig, executor: ExecutorConfig, wo
               peak: PeakRss | None = None) -> Pool:
     workdir = str(workdir)
     Path(workdir).mkdir(parents=True, exist_ok=True)
-    summaries = run_shards(scan_shard, list(enumerate(shards)), (cfg.path_depth, workdir), executor, peak)
+    summaries = run_shards(scan_shard, list(enumerate(shards)), (cfg.path_depth, workdir), executor, peak,
+                           "mine: scan pool")
     skipped: Counter[str] = Counter()
     for s in summaries:
         skipped.update(s.skipped)
@@ -103,7 +105,8 @@ def fetch_texts_shard(item: tuple[Shard, tuple[int, ...]]) -> list[str]:
     return out
 
 
-def fetch_texts(pool: Pool, gids: set[int], executor: ExecutorConfig, peak: PeakRss | None) -> dict[int, str]:
+def fetch_texts(pool: Pool, gids: set[int], executor: ExecutorConfig, peak: PeakRss | None,
+                desc: str = "") -> dict[int, str]:
     """Texts of the valid pages with the given global ids (one pass over the shards that hold them)."""
     ordered = np.array(sorted(gids), dtype=np.int64)
     shard_of = pool.index.shard_of(ordered)
@@ -112,7 +115,7 @@ def fetch_texts(pool: Pool, gids: set[int], executor: ExecutorConfig, peak: Peak
         mine = ordered[shard_of == s]
         items.append((pool.shards[s], tuple((mine - pool.index.offsets[s]).tolist())))
         owners.append(mine.tolist())
-    texts = run_shards(fetch_texts_shard, items, (), executor, peak)
+    texts = run_shards(fetch_texts_shard, items, (), executor, peak, desc)
     return {gid: text for ids, part in zip(owners, texts) for gid, text in zip(ids, part)}
 
 
@@ -165,7 +168,8 @@ def _train_round(pool: Pool, seed_texts: Sequence[str], growth: SeedGrowth, cfg:
     pos_ids = sorted(rng.sample(range(n_seed), min(cfg.n_positives, n_seed)))
     neg_ids = sorted(rng.sample(range(n_pool), min(cfg.n_negatives, n_pool)))
     added = {i: growth.gid_at(pool, i - len(seed_texts)) for i in pos_ids if i >= len(seed_texts)}
-    texts = fetch_texts(pool, set(added.values()) | set(neg_ids), executor, peak)
+    texts = fetch_texts(pool, set(added.values()) | set(neg_ids), executor, peak,
+                        f"mine round {round_no}: training texts")
     positives = [seed_texts[i] if i < len(seed_texts) else texts[added[i]] for i in pos_ids]
     workdir = Path(pool.workdir)
     model = train_classifier(positives, [texts[i] for i in neg_ids], cfg, rng.randrange(2**31), workdir)
@@ -186,8 +190,8 @@ class MiningResult:
     pool: Pool
     last_round: int
     cut: Cut  # the last round's: pages taken from each shard's run
-    rounds: list[dict]
-    proposals: list[dict]
+    rounds: pl.DataFrame  # one row per round (``rounds.json``; ``mine_report.summary`` reads it)
+    proposals: pl.DataFrame  # one row per proposed path per round (``proposals.json``)
 
 
 def mine_rounds(shards: list[Shard], seed_texts: Sequence[str], cfg: MineConfig, seed: int,
@@ -202,23 +206,23 @@ def mine_rounds(shards: list[Shard], seed_texts: Sequence[str], cfg: MineConfig,
     rng = random.Random(seed)
     growth = SeedGrowth([])
     rounds: list[dict] = []
-    proposals_log: list[dict] = []
+    proposals_log: list[pl.DataFrame] = []
     previous: Cut | None = None
     for round_no in range(1, cfg.max_rounds + 1):
         model_path = _train_round(pool, seed_texts, growth, cfg, rng, round_no, executor, peak)
-        run_shards(score_shard_run, list(enumerate(shards)), (model_path, round_no, pool.workdir), executor, peak)
+        run_shards(score_shard_run, list(enumerate(shards)), (model_path, round_no, pool.workdir), executor, peak,
+                   f"mine round {round_no}: score")
         cut = _cut(pool, round_no, cfg.top_tokens)
         items = [(s, cut.counts[s], previous.counts[s] if previous else None) for s in range(len(shards))]
         counts = RoundCounts()
-        for part in run_shards(round_stats_shard, items, (round_no, pool.workdir), executor, peak):
+        for part in run_shards(round_stats_shard, items, (round_no, pool.workdir), executor, peak,
+                               f"mine round {round_no}: count"):
             counts.add(part)
         overlap = counts.overlap / cut.pages if previous is not None else 0.0
         domains, proposals, accepted = _discover(pool, round_no, cfg, annotation)
         fresh = _grow_seed(pool, round_no, cut, accepted, executor, peak)
         growth.counts.append(fresh)
-        accepted_keys = {p.key for p in accepted}
-        proposals_log += [{"round": round_no, "path": p.key, "pages": p.pages, "collected": p.collected,
-                           "ratio": round(p.ratio, 4), "accepted": p.key in accepted_keys} for p in proposals]
+        proposals_log.append(proposal_frame(round_no, proposals, accepted))
         rounds.append({"round": round_no, "pages": cut.pages, "tokens": cut.tokens,
                        "overlap_prev": overlap, "domains_discovered": len(domains),
                        "paths_proposed": len(proposals), "paths_accepted": len(accepted),
@@ -227,7 +231,8 @@ def mine_rounds(shards: list[Shard], seed_texts: Sequence[str], cfg: MineConfig,
         previous = cut
         if round_no > 1 and overlap >= cfg.stop_overlap:
             break
-    return MiningResult(pool, len(rounds), previous, rounds, proposals_log)
+    # A round's row is built as a dict while the round runs; the table of rounds is a frame.
+    return MiningResult(pool, len(rounds), previous, pl.DataFrame(rounds), pl.concat(proposals_log))
 
 
 def _discover(pool: Pool, round_no: int, cfg: MineConfig,
@@ -242,7 +247,8 @@ def _grow_seed(pool: Pool, round_no: int, cut: Cut, accepted: list[Proposal], ex
                peak: PeakRss | None) -> list[int]:
     keys = tuple(sorted({p.key for p in accepted}))
     items = [(s, cut.counts[s]) for s in range(pool.index.n_shards)]
-    return run_shards(grow_seed_shard, items, (round_no, keys, pool.workdir), executor, peak)
+    return run_shards(grow_seed_shard, items, (round_no, keys, pool.workdir), executor, peak,
+                      f"mine round {round_no}: grow seed")
 
 
 def write_collected_shard(item: tuple[int, Shard, int], round_no: int, workdir: str) -> int:
@@ -265,6 +271,7 @@ def write_collected(result: MiningResult, out: str | Path, executor: ExecutorCon
     """Write the last round's collection to ``out`` (pool order, with scores), atomically; its size."""
     pool = result.pool
     items = [(s, shard, result.cut.counts[s]) for s, shard in enumerate(pool.shards)]
-    written = sum(run_shards(write_collected_shard, items, (result.last_round, pool.workdir), executor, peak))
+    written = sum(run_shards(write_collected_shard, items, (result.last_round, pool.workdir), executor, peak,
+                             "mine: write collection"))
     concat_atomic([array_path(pool.workdir, "parts", s).with_suffix(".jsonl") for s in range(len(pool.shards))], out)
     return written

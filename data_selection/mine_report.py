@@ -1,5 +1,6 @@
 """Outputs of the mining rounds for people: the per-round metrics summary and a PNG of recall and
-precision by round (DVC's HTML plots need a CDN; a PNG does not)."""
+precision by round (DVC's HTML plots need a CDN; a PNG does not). Both read the rounds table, a
+polars frame with one row per round (``MiningResult.rounds``)."""
 
 from __future__ import annotations
 
@@ -7,33 +8,37 @@ import os
 import tempfile
 from pathlib import Path
 
+import polars as pl
 
-def summary(rounds: list[dict]) -> dict:
+
+def summary(rounds: pl.DataFrame) -> dict:
     """metrics/mine.json: the final round's figures at the top, every round nested by number."""
-    final = rounds[-1]
-    out = {"rounds_run": len(rounds), **{f"final_{k}": v for k, v in final.items() if k != "round"}}
-    if "recall" in rounds[0]:
-        out["round1_recall"] = rounds[0]["recall"]
-        out["round1_precision"] = rounds[0]["precision"]
-    out["by_round"] = {str(r["round"]): {k: v for k, v in r.items() if k != "round"} for r in rounds}
+    if not rounds.height:
+        raise ValueError("rounds: no round ran")
+    out = {"rounds_run": rounds.height,
+           **{f"final_{k}": v for k, v in rounds.drop("round").row(-1, named=True).items()}}
+    if "recall" in rounds.columns:
+        out["round1_recall"] = rounds["recall"][0]
+        out["round1_precision"] = rounds["precision"][0]
+    out["by_round"] = {str(r.pop("round")): r for r in rounds.to_dicts()}
     return out
 
 
-def plot_rounds(rounds: list[dict], path: str | os.PathLike[str]) -> None:
+def plot_rounds(rounds: pl.DataFrame, path: str | os.PathLike[str]) -> None:
     """Recall and precision (overall and per math kind) against round, written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    xs = [r["round"] for r in rounds]
+    xs = rounds["round"].to_list()
     fig, ax = plt.subplots(figsize=(6, 4))
-    if "recall" in rounds[0]:
-        ax.plot(xs, [r["recall"] for r in rounds], "o-", lw=2, label="recall")
-        ax.plot(xs, [r["precision"] for r in rounds], "s-", lw=2, label="precision")
-        for key in sorted(k for k in rounds[0] if k.startswith("recall_")):
-            ax.plot(xs, [r[key] for r in rounds], ":", label=key.replace("_", " "))
-    ax.plot(xs, [r["overlap_prev"] for r in rounds], "--", color="grey", label="already collected")
+    if "recall" in rounds.columns:
+        ax.plot(xs, rounds["recall"].to_list(), "o-", lw=2, label="recall")
+        ax.plot(xs, rounds["precision"].to_list(), "s-", lw=2, label="precision")
+        for key in sorted(k for k in rounds.columns if k.startswith("recall_")):
+            ax.plot(xs, rounds[key].to_list(), ":", label=key.replace("_", " "))
+    ax.plot(xs, rounds["overlap_prev"].to_list(), "--", color="grey", label="already collected")
     ax.set_xlabel("round")
     ax.set_xticks(xs)
     ax.set_ylim(0, 1.02)

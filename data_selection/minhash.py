@@ -24,7 +24,12 @@ _CHUNK_SHINGLES = 16_384  # columns of the (perms x shingles) uint32 block: 8 Mi
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch's affine32 permutation parameters (a, b) for ``num_perm`` and ``seed``."""
-    a, b = MinHash(num_perm=num_perm, seed=seed).permutations
+    sketch = MinHash(num_perm=num_perm, seed=seed)
+    # Before datasketch 2.0 the only scheme was "legacy" (mod 2^61 - 1, 64-bit a and b): the cast
+    # below would silently truncate them and the signatures would no longer be datasketch's.
+    if getattr(sketch, "scheme", None) != "affine32":
+        raise RuntimeError("datasketch >= 2.0 is needed: its default MinHash scheme must be affine32")
+    a, b = sketch.permutations
     return a.astype(np.uint32), b.astype(np.uint32)
 
 

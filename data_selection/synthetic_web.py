@@ -28,6 +28,8 @@ import random
 import re
 from typing import Callable
 
+from tqdm import tqdm
+
 from data_selection.config import WebConfig
 
 _W = str.split
@@ -325,7 +327,9 @@ def generate_web(cfg: WebConfig, seed: int, planted: list[tuple[str, str]]) -> t
     n_mixed = round(cfg.n_domains * cfg.mixed_domain_fraction)
     roles = ["math"] * n_math + ["mixed"] * n_mixed + ["other"] * (cfg.n_domains - n_math - n_mixed)
     hosts = [_host(rng, used) for _ in roles]
-    originals = [p for host, role in zip(hosts, roles) for p in _domain_pages(host, role, cfg, rng)]
+    # Progress on stderr as in the training loops; the bar draws nothing from the pool's rng.
+    domains = tqdm(zip(hosts, roles), total=len(roles), desc="world: domains", unit="domain", mininterval=2)
+    originals = [p for host, role in domains for p in _domain_pages(host, role, cfg, rng)]
     if cfg.n_planted:
         math_hosts = [h for h, r in zip(hosts, roles) if r != "other"] or [_host(rng, used)]
         originals += _planted_pages(math_hosts, planted, cfg, rng)

@@ -18,7 +18,7 @@ from typing import Any
 
 from evaluation.config import BenchmarkConfig, EvaluateConfig
 from evaluation.generation import Backend
-from evaluation.grader import Grade, grade_many
+from evaluation.grader import Grade, grade_many, grading_stats
 from evaluation.metrics import ProblemOutcome, summarize
 from evaluation.prompts import build_prompt
 from evaluation.voting import vote_keys_many
@@ -101,7 +101,9 @@ def evaluate_benchmark(
     t0 = time.perf_counter()
     flat = [c for per in greedy for c in per] + [c for per in sampled for c in per]
     golds = [i["answer"] for i in chosen] + [i["answer"] for i in chosen for _ in range(bench.n_samples)]
+    before = grading_stats()
     grades = grade_many(flat, golds, workers=cfg.grading_workers, timeout=cfg.grading_timeout)
+    retried = grading_stats() - before  # machine-dependent (a loaded machine times out more): timing, not metrics
     g_grades, s_grades = grades[: len(chosen)], grades[len(chosen) :]
     per_sample = [s_grades[i * bench.n_samples : (i + 1) * bench.n_samples] for i in range(len(chosen))]
     keys = vote_keys_many(
@@ -124,7 +126,8 @@ def evaluate_benchmark(
             metrics[f"by_{field}"] = _breakdown(chosen, outcomes, field, cfg, seed)
     timing = {"greedy_seconds": greedy_s, "greedy_tokens_per_s": greedy_tps,
               "sample_seconds": sample_s, "sample_tokens_per_s": sample_tps,
-              "grading_seconds": time.perf_counter() - t0}
+              "grading_seconds": time.perf_counter() - t0, "grading_retries": retried.retries,
+              "grading_retry_successes": retried.retry_successes}
     return metrics, records, timing
 
 

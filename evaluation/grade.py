@@ -3,14 +3,18 @@
 Usage: python -m evaluation.grade FILE.jsonl      (or "-" to read standard input)
 
 `pred` may be a bare answer ("\\frac{1}{2}") or a whole completion to extract the final answer
-from (#### N, \\boxed{...}, "The answer is ...", else the last number); `gold` is a bare answer.
+from (the last of #### N, \\boxed{...}, "The answer is ...", else the last LaTeX span or number);
+`gold` is a bare answer, and a `pred` identical to it is always correct.
 Every input line is written back to standard output, in input order, as the same JSON object
 with a boolean "correct" field added (lenient: any extracted answer counts). Lines that cannot
 be graded (not JSON, not an object, missing or non-string gold/pred, gold that cannot be parsed,
 grading timeout) get "correct": false and an "error" field saying why; a line that is not JSON
 is echoed as {"line": TEXT}. Equivalence is math-verify's (numbers with commas or units,
 fractions, LaTeX, intervals, sets, matrices, percent), run in worker processes with a hard
-per-item timeout; model output is never executed. A summary goes to standard error.
+per-item timeout; an item that times out is retried once with 3x the timeout before it is
+graded wrong. Model output is never executed. A summary goes to standard error: lines, correct,
+errors, and the grading timeouts of the run (first-attempt timeouts retried, retries that
+succeeded, items graded wrong by timeout).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from evaluation.grader import DEFAULT_TIMEOUT, DEFAULT_WORKERS, grade_many
+from evaluation.grader import DEFAULT_TIMEOUT, DEFAULT_WORKERS, grade_many, grading_stats
 
 _CHUNK = 2000  # lines graded per batch: bounded memory, output streams as it goes
 
@@ -63,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", help="JSONL with gold and pred fields, or - for standard input")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help=f"hard seconds per item (default {DEFAULT_TIMEOUT})")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help=f"hard seconds per item, 3x for its one retry (default {DEFAULT_TIMEOUT})")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help=f"math-verify processes (default {DEFAULT_WORKERS})")
     args = p.parse_args(argv)
     source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
     totals = [0, 0, 0]
+    before = grading_stats()
     with source:
         chunk: list[str] = []
         for line in source:
@@ -78,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         if chunk:
             totals = [a + b for a, b in zip(totals, _grade_chunk(chunk, sys.stdout, args.workers, args.timeout))]
     sys.stdout.flush()
-    print(f"graded {totals[0]} lines: {totals[1]} correct, {totals[2]} with errors", file=sys.stderr)
+    run = grading_stats() - before
+    print(f"graded {totals[0]} lines: {totals[1]} correct, {totals[2]} with errors; grading timeouts: "
+          f"{run.retries} retried, {run.retry_successes} succeeded on retry, {run.timeouts} graded wrong",
+          file=sys.stderr)
     return 0
 
 

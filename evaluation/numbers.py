@@ -4,6 +4,7 @@
 "$12.", "6.0", "1/2", "\\frac{1}{2}", "50%") to one canonical string, using `fractions.Fraction`
 and `decimal.Decimal` only: nothing is evaluated, and strings longer than `MAX_NUMBER_CHARS`
 are refused so that no huge integer arithmetic can be triggered by model output.
+`decimal_comma` gives the second reading the grader tries for a European "3,5" (3.5).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ _PLAIN_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 _SLASH_RE = re.compile(r"([-+]?\d+)/([-+]?\d+)")
 _FRAC_RE = re.compile(r"([-+]?)\\[dt]?frac\{([-+]?\d+)\}\{([-+]?\d+)\}")
 _TEXT_UNIT_RE = re.compile(r"\\(?:text|mbox|mathrm)\{[^{}]*\}$")
+# One comma, no space, and not a thousands group after it (or a leading 0): "3,5", "0,125".
+_DECIMAL_COMMA_RE = re.compile(r"([-+]?)(\d+),(\d+)")
 
 
 def _to_fraction(s: str) -> Fraction | None:
@@ -96,3 +99,21 @@ def normalize_number(s: str | None) -> str | None:
     """
     parsed = number_value(s)
     return None if parsed is None else canonical(parsed[0])
+
+
+def decimal_comma(s: str | None) -> str | None:
+    """The decimal-point spelling of a decimal-comma number ("3,5" -> "3.5"), else None.
+
+    Only a whole answer that is one number with one comma between digits and no space counts,
+    and "1,234" (three digits after a leading group that is not 0) stays a thousands separator:
+    "1,234" -> None, "0,125" -> "0.125", "2, 5" and "1,2,3" -> None (lists).
+    """
+    if s is None:
+        return None
+    match = _DECIMAL_COMMA_RE.fullmatch(s.strip().strip("$").strip())
+    if not match or len(match.group(0)) > MAX_NUMBER_CHARS:
+        return None
+    sign, whole, fraction = match.groups()
+    if len(fraction) == 3 and whole != "0":
+        return None
+    return f"{sign}{whole}.{fraction}"

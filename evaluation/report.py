@@ -11,13 +11,20 @@ The figure mirrors the paper's Fig. 7 (pass@K and maj@K against K on a log2 axis
 model) at our smaller K. The table's verdict sentences compare each model with the first one
 (the baseline) and say whether the difference is within noise: about two standard errors of
 the difference of two accuracies on n problems (an unpaired approximation; the paper gives none).
+
+Every data table is a polars DataFrame of text cells rendered by one function (`_markdown`): the
+numbers are formatted in Python first (`f"{x:.1f}"` rounds the exact binary value, which polars'
+own rounding does not promise), the frame gives the table its shape (the MATH breakdowns are one
+join per model onto the sorted groups).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 
+import polars as pl
 from matplotlib.figure import Figure
 
 from evaluation.findings import (
@@ -35,6 +42,20 @@ DASH = "—"
 
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
+
+
+def _markdown(frame: pl.DataFrame, align: str, header: Sequence[str] | None = None) -> list[str]:
+    """Markdown lines of a frame of text cells: the header (the column names unless `header` is
+    given, e.g. to repeat a name), the separator (`align`: one letter per column, l or r), the rows."""
+    names = frame.columns if header is None else list(header)
+    if len(names) != frame.width or len(align) != frame.width:
+        raise ValueError(f"_markdown: {frame.width} columns, {len(names)} names, {len(align)} alignments")
+    lines = ["| " + " | ".join(names) + " |", "|" + "".join("---:|" if a == "r" else "---|" for a in align)]
+    return lines + ["| " + " | ".join(row) + " |" for row in frame.iter_rows()]
+
+
+def _text_frame(columns: dict[str, list[str]]) -> pl.DataFrame:
+    return pl.DataFrame({name: pl.Series(name, cells, dtype=pl.Utf8) for name, cells in columns.items()})
 
 
 def _comparison(name: str, base: str, metric: str, ours: dict, theirs: dict) -> str:
@@ -64,13 +85,9 @@ def markdown_table(metrics_by_model: dict[str, dict]) -> str:
     pass_ks = sorted(set.intersection(*(set(metric_ks(m, "pass")) for m in all_metrics)))
     columns = ["top1", *(f"maj@{k}" for k in maj_ks), *(f"pass@{k}" for k in pass_ks), "sample_acc"]
     columns = [c for c in columns if all(c in m for m in all_metrics)]
-    lines = [
-        "| model | " + " | ".join(columns) + " | n_problems |",
-        "|---|" + "---:|" * (len(columns) + 1),
-    ]
-    for name, metrics in metrics_by_model.items():
-        cells = [_pct(metrics[c]) for c in columns] + [str(metrics.get("n_problems", ""))]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    frame = _text_frame({"model": list(metrics_by_model), **{c: [_pct(m[c]) for m in all_metrics] for c in columns},
+                         "n_problems": [str(m.get("n_problems", "")) for m in all_metrics]})
+    lines = _markdown(frame, "l" + "r" * (len(columns) + 1))
     lines.append("")
     lines.append("Values are percentages.")
     names = list(metrics_by_model)
@@ -104,38 +121,35 @@ def _benchmarks(results: dict[str, dict[str, dict]]) -> list[str]:
 
 def summary_table(results: dict[str, dict[str, dict]]) -> str:
     """One table of models x benchmarks x metrics: top1 (lenient and strict), maj@n, pass@n."""
-    lines = [
-        "| benchmark | model | top1 | top1 strict | maj@n | pass@n | n samples | n problems |",
-        "|---|---|" + "---:|" * 6,
-    ]
+    header = ["benchmark", "model", "top1", "top1 strict", "maj@n", "pass@n", "n samples", "n problems"]
+    rows = []
     for bench in _benchmarks(results):
         for model, per_model in results.items():
             m = per_model.get(bench)
             if m is None:
                 continue
             n = m["n_samples"]
-            cells = [_pct(m["top1"]), _pct(m.get("top1_strict", float("nan"))),
-                     _pct(m[f"maj@{n}"]), _pct(m[f"pass@{n}"]), str(n), str(m["n_problems"])]
-            lines.append(f"| {bench} | {model} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+            rows.append([bench, model, _pct(m["top1"]), _pct(m.get("top1_strict", float("nan"))),
+                         _pct(m[f"maj@{n}"]), _pct(m[f"pass@{n}"]), str(n), str(m["n_problems"])])
+    frame = pl.DataFrame(rows, schema={name: pl.Utf8 for name in header}, orient="row")
+    return "\n".join(_markdown(frame, "ll" + "r" * 6)) + "\n"
 
 
 def breakdown_table(results: dict[str, dict[str, dict]], bench: str, field: str) -> str:
     """Top-1 and maj@n per group (MATH level or subject), one column pair per model."""
     models = [m for m in results if field in results[m].get(bench, {})]
-    groups = sorted({g for m in models for g in results[m][bench][field]})
-    header = "| " + field.removeprefix("by_") + " | " + " | ".join(
-        f"{m} top1 | {m} maj@n | n" for m in models
-    ) + " |"
-    lines = [header, "|---|" + "---:|" * (3 * len(models))]
-    for group in groups:
-        cells = []
-        for model in models:
-            g = results[model][bench][field].get(group)
-            n = results[model][bench]["n_samples"]
-            cells += ["", "", ""] if g is None else [_pct(g["top1"]), _pct(g[f"maj@{n}"]), str(g["n_problems"])]
-        lines.append(f"| {group} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    long = pl.DataFrame(
+        [(str(group), i, _pct(g["top1"]), _pct(g[f"maj@{results[m][bench]['n_samples']}"]), str(g["n_problems"]))
+         for i, m in enumerate(models) for group, g in results[m][bench][field].items()],
+        schema={"group": pl.Utf8, "model": pl.Int64, "top1": pl.Utf8, "maj": pl.Utf8, "n": pl.Utf8}, orient="row")
+    # Every group any model has, sorted; a model without the group gets empty cells.
+    frame = long.select(pl.col("group").unique().sort())
+    for i in range(len(models)):
+        cells = long.filter(pl.col("model") == i).select(
+            "group", *(pl.col(c).alias(f"{i}:{c}") for c in ("top1", "maj", "n")))
+        frame = frame.join(cells, on="group", how="left", maintain_order="left")
+    header = [field.removeprefix("by_"), *(name for m in models for name in (f"{m} top1", f"{m} maj@n", "n"))]
+    return "\n".join(_markdown(frame.fill_null(""), "l" + "r" * (3 * len(models)), header)) + "\n"
 
 
 def _num(value, digits: int, scale: float = 1.0) -> str:
@@ -211,6 +225,8 @@ def rm_quality_table(rm: dict[str, dict]) -> str:
     if not rm:
         return ""
     cols = [c for c in _RM_COLUMNS if c[1] != "heldout_best_of_n_last" or any(c[1] in m for m in rm.values())]
+    frame = _text_frame({"reward model": list(rm), **{label: [fmt(m.get(key)) for m in rm.values()]
+                                                      for label, key, fmt in cols}})
     lines = ["## Reward-model quality", "",
              "Held-out data of the reward-model stage. AUC and accuracy over scored positions (ORM: one per "
              "solution, PRM: one per step); best-of-N: accuracy of the solution the model scores highest among "
@@ -218,9 +234,7 @@ def rm_quality_table(rm: dict[str, dict]) -> str:
              "against a random pick and an oracle. AUC within a question: over pairs of a correct and a wrong "
              "solution of one question, the share ordered right; GRPO compares outputs within a question, so "
              "this is the separation its advantages see. Accuracies are percentages.", "",
-             "| reward model | " + " | ".join(c[0] for c in cols) + " |", "|---|" + "---:|" * len(cols)]
-    for name, m in rm.items():
-        lines.append(f"| {name} | " + " | ".join(fmt(m.get(key)) for _, key, fmt in cols) + " |")
+             *_markdown(frame, "l" + "r" * len(cols))]
     return "\n".join(lines) + "\n"
 
 
@@ -250,27 +264,32 @@ def rl_runs_table(runs: dict[str, dict]) -> str:
     `rm_quality_by_iteration` (iterative RL), the reward model after each refresh."""
     if not runs:
         return ""
+    frame = _text_frame({
+        "model": list(runs),
+        "steps run": [_steps(m) for m in runs.values()],
+        "stopped early": [_stopped(m) for m in runs.values()],
+        "rule accuracy of samples": [_num(m.get("accuracy"), 1, 100) for m in runs.values()],
+        "RM-rule agreement": [_num(m.get("rm_rule_agreement"), 1, 100) for m in runs.values()],
+        "KL": [_num(m.get("kl"), 4) for m in runs.values()],
+        "mean advantage": [_num(m.get("adv_mean"), 3) for m in runs.values()],
+    })
     lines = ["## RL runs", "", "Last logged training values of each RL run (accuracy and agreement of the last step's "
-             "samples, in percent).", "",
-             "| model | steps run | stopped early | rule accuracy of samples | RM-rule agreement | KL | mean advantage |",
-             "|---|---:|---|---:|---:|---:|---:|"]
-    for name, m in runs.items():
-        cells = [_steps(m), _stopped(m), _num(m.get("accuracy"), 1, 100), _num(m.get("rm_rule_agreement"), 1, 100),
-                 _num(m.get("kl"), 4), _num(m.get("adv_mean"), 3)]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+             "samples, in percent).", "", *_markdown(frame, "lrlrrrr")]
     for name, m in runs.items():
         quality = m.get("rm_quality_by_iteration")
         if not quality:
             continue
         lines += ["", f"### Reward model after each iterative-RL refresh ({name})", "",
                   "Iteration 0 is the trained reward model before the first RL iteration; best-of-N and random pick "
-                  "are percentages.", "",
-                  "| iteration | held-out AUC | AUC within a question | best-of-N | random pick |",
-                  "|---:|---:|---:|---:|---:|"]
-        for q in quality:
-            lines.append(f"| {_int(q.get('iteration'))} | {_num(q.get('auc'), 3)} | "
-                         f"{_num(q.get('auc_within_question'), 3)} | {_num(q.get('best_of_n'), 1, 100)} | "
-                         f"{_num(q.get('random_of_n'), 1, 100)} |")
+                  "are percentages.", ""]
+        frame = _text_frame({
+            "iteration": [_int(q.get("iteration")) for q in quality],
+            "held-out AUC": [_num(q.get("auc"), 3) for q in quality],
+            "AUC within a question": [_num(q.get("auc_within_question"), 3) for q in quality],
+            "best-of-N": [_num(q.get("best_of_n"), 1, 100) for q in quality],
+            "random pick": [_num(q.get("random_of_n"), 1, 100) for q in quality],
+        })
+        lines += _markdown(frame, "rrrrr")
     return "\n".join(lines) + "\n"
 
 

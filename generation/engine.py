@@ -16,7 +16,8 @@ of the policy (vLLM colocated with the trainer). The loop it is meant for:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -109,3 +110,23 @@ def eos_and_pad(tokenizer: Any, batch_size: int) -> tuple[int, int]:
         raise ValueError("tokenizer: has no eos token; generation could never stop")
     pad_id = tokenizer.pad_token_id
     return tokenizer.eos_token_id, pad_id if pad_id is not None else tokenizer.eos_token_id
+
+
+@contextlib.contextmanager
+def progress_bar(engine: Any, label: str, show: bool = True) -> Iterator[None]:
+    """Within the block, `engine` shows its per-chunk tqdm bar under `label` (HF and lean engines
+    have one; vLLM keeps its own quiet). The engine's own setting comes back afterwards, since a
+    rollout engine is shared with GRPO, which keeps it quiet."""
+    if not hasattr(engine, "progress"):
+        yield
+        return
+    before = engine.progress, engine.__dict__.get("label")
+    engine.progress, engine.label = show, label
+    try:
+        yield
+    finally:
+        engine.progress = before[0]
+        if before[1] is None:
+            del engine.label  # back to the class's label
+        else:
+            engine.label = before[1]

@@ -33,6 +33,7 @@ from typing import Any
 
 import torch
 
+from generation import fast_decode
 from generation.engine import SamplingSpec, cut_at_eos
 from generation.hf_engine import HFEngine, left_pad
 
@@ -134,12 +135,15 @@ class LeanEngine(HFEngine):
     """
 
     def __init__(self, model: Any, tokenizer: Any, batch_size: int, progress: bool = False, *,
-                 cache: str = "grow", drop_finished: bool = True) -> None:
+                 cache: str = "grow", drop_finished: bool = True, fused: bool = True) -> None:
         if cache not in ("grow", "dynamic"):
             raise ValueError(f"cache: must be 'grow' or 'dynamic', got {cache!r}")
         super().__init__(model, tokenizer, batch_size, progress=progress)
         self.cache = cache
         self.drop_finished = drop_finished
+        # Decode steps as plain tensor operations where the architecture allows it
+        # (generation/fast_decode.py); the module forward otherwise.
+        self.fused = fused and cache == "grow" and _LAYERS is not None and fast_decode.supports(model)
         params = inspect.signature(model.forward).parameters
         # transformers 5 names the cache argument `cache`; earlier versions `past_key_values`.
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
@@ -198,6 +202,8 @@ class LeanEngine(HFEngine):
         live = torch.arange(rows, device=device)  # batch row -> output row
         done = torch.zeros(rows, dtype=torch.bool, device=device)
         sync_every = 1 if device.type == "cpu" else _SYNC_EVERY
+        fused = self.fused and all(hasattr(layer, "_kbuf") for layer in cache.layers)
+        decoder = fast_decode.FusedDecoder(self.model) if fused else None
         for t in range(steps):
             tok = logits.argmax(-1) if greedy else _sample_tokens(logits, spec.temperature, spec.top_p)
             tokens[live, t] = tok
@@ -213,7 +219,12 @@ class LeanEngine(HFEngine):
                     keep = (~done).nonzero().squeeze(-1)
                     cache.batch_select_indices(keep)
                     live, done, tok, mask, next_pos = live[keep], done[keep], tok[keep], mask[keep], next_pos[keep]
-            logits = self._forward(tok[:, None], mask[:, : width + t + 1], next_pos, cache)
+            if decoder is None:
+                logits = self._forward(tok[:, None], mask[:, : width + t + 1], next_pos, cache)
+            else:  # the buffers are re-read: dropping rows replaces them
+                logits = decoder.step(tok, next_pos, [layer._kbuf for layer in cache.layers],
+                                      [layer._vbuf for layer in cache.layers], width + t,
+                                      mask[:, : width + t + 1].bool())
             next_pos = next_pos + 1
         completions, lps = [], []
         for row, lp_row in zip(tokens.tolist(), logprobs.tolist()):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections import Counter
@@ -95,6 +96,35 @@ def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict]) ->
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as indented JSON (sorted keys) to ``path`` atomically."""
     _atomic_write_text(path, [json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"])
+
+
+METRIC_DIGITS = 4  # beyond this the digits are noise, and they make diffs and `dvc exp show` unreadable
+
+
+def rounded(value: Any) -> Any:
+    """`value` with every float rounded to METRIC_DIGITS decimals, in nested dicts and lists too;
+    a float under 0.001 in size keeps METRIC_DIGITS significant digits instead, so that a KL of
+    3e-5 or a learning rate of 2e-6 is not written as 0.
+
+    Ints (counts) and bools stay as they are. NaN and infinities become None: JSON cannot hold
+    them, and `dvc metrics` could not parse the file."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if value == 0.0 or abs(value) >= 1e-3:
+            return round(value, METRIC_DIGITS) + 0.0  # + 0.0: no "-0.0" in the files
+        return float(f"{value:.{METRIC_DIGITS}g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v) for v in value]
+    return value
+
+
+def write_metrics_atomic(path: str | os.PathLike[str], metrics: Any) -> None:
+    """A stage's metrics JSON, floats `rounded`: every stage writes its metrics through here, so
+    the rounding rule lives in one place."""
+    write_json_atomic(path, rounded(metrics))
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:

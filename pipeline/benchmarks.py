@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from inputs.jsonl import write_json_atomic, write_jsonl_atomic
+from inputs.jsonl import write_jsonl_atomic, write_metrics_atomic
 from inputs.problems import read_problems, skip_counts
 from pipeline import stage
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     write_jsonl_atomic(args.out, items)
     metrics = {"items": len(items), **{k: v for k, v in sorted(counts.items()) if not k.startswith("skipped_")},
                "skipped": skip_counts(counts)}
-    write_json_atomic(args.metrics, metrics)
+    write_metrics_atomic(args.metrics, metrics)
     stage.log.info("benchmark %s: %s", args.name, metrics)
 
 

@@ -23,10 +23,12 @@ import logging
 from collections import Counter
 from typing import Iterator
 
+from tqdm import tqdm
+
 from data_selection.benchmark_items import read_benchmarks
 from data_selection.config import DecontaminateConfig
 from data_selection.decontaminate import Screen
-from inputs.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic
+from inputs.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic, write_metrics_atomic
 from pipeline import stage
 from pipeline.config import load_params
 
@@ -50,13 +52,14 @@ def main(argv: list[str] | None = None) -> None:
     skipped: Counter[str] = Counter()
     screen = Screen(items, cfg)
     # Pages stream from the corpus to the output: memory does not grow with the corpus.
-    write_jsonl_atomic(args.output, screen.kept(_valid_pages(args.corpus, skipped)))
+    pages = tqdm(_valid_pages(args.corpus, skipped), desc="decontaminate: pages", unit="page", mininterval=2)
+    write_jsonl_atomic(args.output, screen.kept(pages))
     stats = screen.stats()
     stats["skipped"] = dict(sorted(skipped.items()))
     stats["benchmark_read"] = read_counts  # the normaliser's counts per --benchmark argument
     write_json_atomic(args.report, {"stats": stats, "removed": screen.removed})
     if args.metrics:
-        write_json_atomic(args.metrics, stats)
+        write_metrics_atomic(args.metrics, stats)
     stage.log.info("decontaminate: kept %d, removed %d; by benchmark %s, by page source %s",
                    stats["kept"], stats["removed"], stats["removed_by_benchmark"], stats["removed_by_page_source"])
 

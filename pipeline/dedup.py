@@ -9,10 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from data_selection.dedup import compute_signatures, decide_and_write
-from data_selection.executors import PeakRss, peak_rss_mb
-from data_selection.shards import plan_shards
-from inputs.jsonl import count_by, write_json_atomic
+from inputs.jsonl import count_by, write_json_atomic, write_metrics_atomic
 from pipeline import stage
 
 
@@ -24,6 +21,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rss-report", help="optional output: peak RSS of the stage process and of its "
                                         "shard workers in MiB (JSON; not in the metrics, which must not vary)")
     args = p.parse_args(argv)
+    # Imported after parsing: datasketch (with scipy) and numpy take most of a second `--help` need not.
+    from data_selection.dedup import compute_signatures, decide_and_write
+    from data_selection.executors import PeakRss, peak_rss_mb
+    from data_selection.shards import plan_shards
+
     params = stage.setup(args.params)
     shards = plan_shards(stage.require_file(args.pages), params.executor.shard_bytes)
     out = Path(args.out)
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
             raise ValueError(f"{args.pages}: no pages to deduplicate")
         metrics = decide_and_write(signed, shards, params.dedup, params.executor, out, peak)
     metrics["kept_by_source"] = count_by(out, "source", missing="synthetic")
-    write_json_atomic(args.metrics, metrics)
+    write_metrics_atomic(args.metrics, metrics)
     if args.rss_report:
         write_json_atomic(args.rss_report, {"driver_mb": round(peak_rss_mb(), 1),
                                             "worker_mb": round(peak.worker_mb, 1)})

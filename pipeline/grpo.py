@@ -14,29 +14,25 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from accelerate import PartialState
-from transformers import AutoModelForTokenClassification
-
-from pipeline import stage
-from pipeline.reward_model import read_examples
 from evaluation.prompts import with_prompts
 from inputs.problems import read_problems
-from pipeline.train_common import (add_output_args, check_init_format, file_digest, fingerprint, finish,
-                                   load_tokenizer, log_memory, make_rollout_engine, malformed, micro_rows,
-                                   source_counts, train_runtime)
-from rl.grpo import train_grpo
-from rl.guard import AgreementGuard
-from rl.iterative import IterativeSetup, iterative_rl
+from pipeline import stage
+from pipeline.reward_model import read_examples
 from rl.methods import METHODS, get_method
-from rl.scoring import RewardModelScorer, RuleScorer
-from training.checkpoint import Checkpointer
-from training.model import load_model, torch_dtype
-from training.step_log import StepLogger
+
+# What DVCLive's metrics.json keeps (training/step_log.py): the run's last loss, reward, rule
+# accuracy and KL; the other per-step figures stay in its plots.
+SUMMARY = ("loss", "reward_mean", "accuracy", "kl")
 
 
 def load_reward_model(path: str | None, method: str, dtype: str, trains: bool):
     """The reward model on this process's device: in the compute dtype when it only scores,
     float32 when iterative RL trains it further (master weights)."""
+    from accelerate import PartialState
+    from transformers import AutoModelForTokenClassification
+
+    from training.model import torch_dtype
+
     if path is None:
         raise ValueError(f"method {method!r} needs --reward-model DIR")
     model = AutoModelForTokenClassification.from_pretrained(str(stage.require_file(path)),
@@ -53,8 +49,22 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rm-data", help="input: the reward model's training data (iterative RL's replay history)")
     p.add_argument("--rm-heldout", help="input: the reward model's held-out data (iterative RL logs its quality "
                    "after each refresh)")
-    add_output_args(p)
+    stage.add_training_outputs(p)
     args = p.parse_args(argv)
+    # Imported after parsing: torch and transformers take seconds, which `--help` should not.
+    from accelerate import PartialState
+
+    from pipeline.train_common import (check_init_format, file_digest, fingerprint, finish, load_tokenizer,
+                                       log_memory, make_rollout_engine, malformed, micro_rows, source_counts,
+                                       train_runtime)
+    from rl.grpo import train_grpo
+    from rl.guard import AgreementGuard
+    from rl.iterative import IterativeSetup, iterative_rl
+    from rl.scoring import RewardModelScorer, RuleScorer
+    from training.checkpoint import Checkpointer
+    from training.model import load_model
+    from training.step_log import StepLogger
+
     params = stage.setup(args.params)
     method = get_method(args.method)
     # The paper's process estimator can be swapped for an ablation by params (grpo.process_advantage).
@@ -85,7 +95,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.rm_data is None:
             raise ValueError(f"method {args.method!r} needs --rm-data FILE")
         it = params.iterative
-        logger = StepLogger(args.live, cfg.log_every, it.steps_per_iteration)  # steps counted per iteration
+        logger = StepLogger(args.live, cfg.log_every, it.steps_per_iteration,  # steps counted per iteration
+                            summary=SUMMARY)
         heldout = read_examples(args.rm_heldout, skipped) if args.rm_heldout else []
         setup = IterativeSetup(cfg, params.reward_model, it, advantage, params.seed, fp, runtime, engine, guard,
                                heldout)
@@ -97,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         ref = load_model(args.init, params.model.dtype) if cfg.beta > 0 else None  # pi_ref may stay in bf16
         scorer = RuleScorer() if rm is None else RewardModelScorer(rm, tokenizer, process=method.reward == "prm",
                                                                    rule_outcome=method.rule_outcome)
-        logger = StepLogger(args.live, cfg.log_every, cfg.steps)
+        logger = StepLogger(args.live, cfg.log_every, cfg.steps, summary=SUMMARY)
         result = train_grpo(policy, ref, tokenizer, problems, cfg, advantage, scorer, params.seed, logger, ckpt,
                             runtime, engine, guard)
         # A stopped run made stop_step - 1 updates; its saved policy is the one of kept_step.

@@ -25,7 +25,7 @@ from data_selection.executors import run_shards
 from data_selection.shard_arrays import concat_atomic
 from inputs.config import WebSource
 from inputs.crawl import ingest_file
-from inputs.jsonl import write_json_atomic
+from inputs.jsonl import write_metrics_atomic
 from inputs.sources import expand_inputs, source_name
 from pipeline import stage
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics = {"files": len(inputs), **dict(sorted(total.items())), "by_source": dict(sorted(by_source.items()))}
     if not total["pages"]:
         raise ValueError(f"no usable pages in {inputs}: {metrics}")
-    write_json_atomic(args.metrics, metrics)
+    write_metrics_atomic(args.metrics, metrics)
     stage.log.info("ingest: %s", metrics)
 
 

@@ -10,12 +10,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from data_selection.discovery import load_annotation
-from data_selection.executors import PeakRss, peak_rss_mb
-from data_selection.mine import mine_rounds, write_collected
-from data_selection.mine_report import plot_rounds, summary
-from data_selection.shards import plan_shards
-from inputs.jsonl import JsonlTexts, count_by, write_json_atomic
+from inputs.jsonl import JsonlTexts, count_by, write_json_atomic, write_metrics_atomic
 from pipeline import stage
 
 
@@ -32,6 +27,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rss-report", help="optional output: peak RSS of the stage process and of its "
                                         "shard workers in MiB (JSON; not in the metrics, which must not vary)")
     args = p.parse_args(argv)
+    # Imported after parsing: polars, fastText and datasketch take most of a second `--help` need not.
+    from data_selection.discovery import load_annotation
+    from data_selection.executors import PeakRss, peak_rss_mb
+    from data_selection.mine import mine_rounds, write_collected
+    from data_selection.mine_report import plot_rounds, summary
+    from data_selection.shards import plan_shards
+
     params = stage.setup(args.params)
     annotation = load_annotation(stage.require_file(args.annotation))
     skipped: Counter[str] = Counter()
@@ -48,9 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     metrics["annotation"] = "auto" if annotation is None else f"{len(annotation)} paths"
     metrics["malformed"] = dict(skipped + result.pool.skipped)
     metrics["collected_by_source"] = count_by(out, "source", missing="synthetic")
-    write_json_atomic(args.metrics, metrics)
-    write_json_atomic(args.rounds, result.rounds)
-    write_json_atomic(args.proposals, result.proposals)
+    write_metrics_atomic(args.metrics, metrics)
+    write_json_atomic(args.rounds, result.rounds.to_dicts())
+    write_json_atomic(args.proposals, result.proposals.to_dicts())
     plot_rounds(result.rounds, args.plot)
     if args.rss_report:
         write_json_atomic(args.rss_report, {"driver_mb": round(peak_rss_mb(), 1),

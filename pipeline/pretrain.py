@@ -6,21 +6,25 @@ from collections import Counter
 
 from inputs.jsonl import count_by, read_jsonl
 from pipeline import stage
-from pipeline.train_common import (add_output_args, file_digest, fingerprint, finish, load_tokenizer, log_memory,
-                                   micro_rows, train_runtime)
-from training.checkpoint import Checkpointer
-from training.loop import train
-from training.model import build_model, count_parameters
-from training.pretrain import PretrainLoss, pack_corpus
-from training.step_log import StepLogger
+
+SUMMARY = ("loss",)  # what DVCLive's metrics.json keeps (training/step_log.py)
 
 
 def main(argv: list[str] | None = None) -> None:
     p = stage.parser(__doc__)
     p.add_argument("--corpus", required=True, help="input: decontaminated corpus (JSONL)")
     p.add_argument("--tokenizer", required=True, help="input: tokenizer directory")
-    add_output_args(p)
+    stage.add_training_outputs(p)
     args = p.parse_args(argv)
+    # Imported after parsing: torch and transformers take seconds, which `--help` should not.
+    from pipeline.train_common import (file_digest, fingerprint, finish, load_tokenizer, log_memory, micro_rows,
+                                       train_runtime)
+    from training.checkpoint import Checkpointer
+    from training.loop import train
+    from training.model import build_model, count_parameters
+    from training.pretrain import PretrainLoss, pack_corpus
+    from training.step_log import StepLogger
+
     params = stage.setup(args.params)
     cfg = params.pretrain
     tokenizer = load_tokenizer(args.tokenizer)
@@ -33,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     ckpt = Checkpointer(args.checkpoints, cfg.checkpoint_every,
                         fingerprint(cfg, params.model, params.seed, file_digest(args.corpus), file_digest(args.tokenizer)))
     log_memory(params, model, "pretrain", rows=micro_rows(cfg.micro_batch_size, cfg.batch_size), seq_len=cfg.seq_len)
-    logger = StepLogger(args.live, cfg.log_every, cfg.steps)
+    logger = StepLogger(args.live, cfg.log_every, cfg.steps, summary=SUMMARY)
     last = train(model, PretrainLoss(chunks, cfg.batch_size, params.seed), cfg.steps, cfg.optim,
                  logger, ckpt, "pretrain", train_runtime(params, cfg.micro_batch_size))
     finish(args, model, tokenizer, logger, ckpt, {"final_loss": last.get("loss"), "chunks": len(chunks),

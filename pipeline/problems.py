@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from tqdm import tqdm
+
 from data_selection.benchmark_items import read_benchmarks
 from data_selection.decontaminate import decontaminate, problem_pages
-from inputs.jsonl import write_json_atomic, write_jsonl_atomic
+from inputs.jsonl import write_jsonl_atomic, write_metrics_atomic
 from inputs.mixture import mix
 from inputs.problems import read_problems, skip_counts
 from pipeline import stage
@@ -54,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     if not problems:
         raise ValueError(f"data.{args.role}: no problems left ({metrics})")
     write_jsonl_atomic(args.out, problems)
-    write_json_atomic(args.metrics, metrics)
+    write_metrics_atomic(args.metrics, metrics)
     stage.log.info("problems@%s: %s", args.role, metrics)
 
 
@@ -73,7 +75,9 @@ def _decontaminate(problems: list[dict], benchmarks: list[str], params) -> tuple
     if not benchmarks:
         raise ValueError("--benchmark: real training problems must be decontaminated against the benchmarks")
     items, _ = read_benchmarks([str(stage.require_file(path)) for path in benchmarks])
-    kept, _, stats = decontaminate(problem_pages(problems), items, params.decontaminate)
+    pages = tqdm(problem_pages(problems), total=len(problems), desc="problems: decontaminate", unit="problem",
+                 mininterval=2)
+    kept, _, stats = decontaminate(pages, items, params.decontaminate)
     keep = {page["url"] for page in kept}
     return [p for p in problems if p["id"] in keep], stats
 

@@ -11,7 +11,6 @@ import os
 
 from evaluation.findings import ROLES
 from evaluation.provenance import provenance_markdown
-from evaluation.report import markdown_report, plot_passk_majk
 from inputs.jsonl import write_text_atomic
 from pipeline import stage
 from pipeline.stage import require_file
@@ -37,6 +36,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--markdown", required=True, help="output: report tables (Markdown)")
     p.add_argument("--png", required=True, help="output: pass@K and maj@K vs K per benchmark (PNG)")
     args = p.parse_args(argv)
+    # Imported after parsing: matplotlib takes seconds, which `--help` should not.
+    from evaluation.report import markdown_report, plot_passk_majk
+
     stage.setup(args.params)
     results = {name: json.loads(require_file(path).read_text()) for name, path in args.model}
     rm = {name: json.loads(require_file(path).read_text()) for name, path in args.rm}

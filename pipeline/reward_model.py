@@ -5,21 +5,20 @@ model with BCE at the labelled positions; held-out AUC, accuracy and best-of-N r
 from __future__ import annotations
 
 from collections import Counter
-
-from accelerate import PartialState
+from typing import TYPE_CHECKING
 
 from inputs.jsonl import read_jsonl
 from pipeline import stage
-from pipeline.train_common import (add_output_args, file_digest, fingerprint, finish, load_tokenizer, log_memory,
-                                   micro_rows, train_runtime)
-from rl.reward_model import RMExample, RMLoss, build_reward_model, heldout_metrics, round_metric
-from rl.rm_data import from_record
-from training.checkpoint import Checkpointer
-from training.loop import train
-from training.step_log import StepLogger
+
+if TYPE_CHECKING:
+    from rl.reward_model import RMExample
+
+SUMMARY = ("loss",)  # what DVCLive's metrics.json keeps (training/step_log.py)
 
 
 def read_examples(path: str, skipped: Counter[str]) -> list[RMExample]:
+    from rl.rm_data import from_record  # loads torch: not at module level, so `--help` stays fast
+
     out = []
     for record in read_jsonl(stage.require_file(path), skipped):
         try:
@@ -36,8 +35,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--init", required=True, help="input: backbone (the SFT model directory)")
     p.add_argument("--train", required=True, help="input: training examples (JSONL from rm_data)")
     p.add_argument("--heldout", required=True, help="input: held-out examples (JSONL from rm_data)")
-    add_output_args(p)
+    stage.add_training_outputs(p)
     args = p.parse_args(argv)
+    # Imported after parsing: torch and transformers take seconds, which `--help` should not.
+    from accelerate import PartialState
+
+    from pipeline.train_common import (file_digest, fingerprint, finish, load_tokenizer, log_memory, micro_rows,
+                                       train_runtime)
+    from rl.reward_model import RMLoss, build_reward_model, heldout_metrics, round_metric
+    from training.checkpoint import Checkpointer
+    from training.loop import train
+    from training.step_log import StepLogger
+
     params = stage.setup(args.params)
     cfg = params.reward_model
     tokenizer = load_tokenizer(args.init)
@@ -49,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     log_memory(params, model, "reward_model", rows=micro_rows(cfg.micro_batch_size, cfg.batch_size),
                seq_len=max(len(e.ids) for e in train_set))
     model.to(PartialState().device)  # held-out scoring before training runs on the accelerator too
-    logger = StepLogger(args.live, cfg.log_every, cfg.steps)
+    logger = StepLogger(args.live, cfg.log_every, cfg.steps, summary=SUMMARY)
     before = heldout_metrics(model, heldout, tokenizer.pad_token_id)
     last = train(model, RMLoss(train_set, cfg.batch_size, tokenizer.pad_token_id, params.seed),
                  cfg.steps, cfg.optim, logger, ckpt, "reward_model", train_runtime(params, cfg.micro_batch_size))

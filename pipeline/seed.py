@@ -14,10 +14,12 @@ from collections import Counter
 from dataclasses import replace
 from typing import Iterator
 
+from tqdm import tqdm
+
 from inputs.config import glob_files
 from inputs.crawl import iter_pages
 from inputs.hub import iter_hub_rows
-from inputs.jsonl import read_jsonl, write_json_atomic, write_jsonl_atomic
+from inputs.jsonl import read_jsonl, write_jsonl_atomic, write_metrics_atomic
 from pipeline import stage
 from pipeline.problems import read_train_file
 
@@ -66,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     params = stage.setup(args.params)
     cfg = params.data.seed
     counts: dict[str, Counter[str]] = {}
-    pages = [page for page in _pages(params, args, counts) if isinstance(page.get("text"), str)]
+    read = tqdm(_pages(params, args, counts), desc="seed: pages", unit="page", mininterval=2)
+    pages = [page for page in read if isinstance(page.get("text"), str)]
     if cfg.max_pages and len(pages) > cfg.max_pages:
         # A seeded sample, in input order, so the seed does not depend on how the sources are listed.
         keep = sorted(random.Random(params.seed).sample(range(len(pages)), cfg.max_pages))
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     n = write_jsonl_atomic(args.out, pages)
     metrics = {"source": cfg.source, "pages": n, "by_source": dict(sorted(Counter(p["source"] for p in pages).items())),
                "counts": {name: dict(sorted(c.items())) for name, c in counts.items()}}
-    write_json_atomic(args.metrics, metrics)
+    write_metrics_atomic(args.metrics, metrics)
     stage.log.info("seed: %s", metrics)
 
 

@@ -27,6 +27,15 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def add_training_outputs(p: argparse.ArgumentParser) -> None:
+    """The outputs every training stage writes, so the stages cannot drift apart. Here rather than
+    in train_common, which loads torch: `--help` must not."""
+    p.add_argument("--out", required=True, help="output: model directory (with its tokenizer)")
+    p.add_argument("--live", required=True, help="output: DVCLive directory (per-step logs)")
+    p.add_argument("--metrics", required=True, help="output: final training metrics (JSON)")
+    p.add_argument("--checkpoints", required=True, help="scratch: resumable checkpoints, removed on success")
+
+
 def setup(params_path: str) -> Params:
     """Logging, strict params, real inputs present, seeds and torch threads, in that order.
 

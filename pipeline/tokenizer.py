@@ -8,7 +8,6 @@ from inputs.jsonl import read_jsonl
 from evaluation.prompts import format_prompt, training_target
 from inputs.problems import read_problems
 from pipeline import stage
-from training.tokenizer import ensure_pad, train_bpe
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,6 +16,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--train", required=True, help="input: SFT problems (JSONL, the normalised layout of inputs.problems)")
     p.add_argument("--out", required=True, help="output: tokenizer directory (AutoTokenizer format)")
     args = p.parse_args(argv)
+    # Imported after parsing: transformers takes a second, which `--help` should not.
+    from training.tokenizer import ensure_pad, train_bpe
+
     params = stage.setup(args.params)
     cfg = params.tokenizer
     if cfg.pretrained is not None:

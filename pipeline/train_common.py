@@ -1,4 +1,7 @@
-"""Pieces the training stages share: loading a tokenizer + model, saving both atomically."""
+"""Pieces the training stages share: loading a tokenizer + model, saving both atomically.
+
+This module loads torch and transformers; the stages import it after parsing their arguments
+(their output arguments are `stage.add_training_outputs`)."""
 
 from __future__ import annotations
 
@@ -12,21 +15,13 @@ from accelerate import PartialState
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from evaluation.prompts import read_format, record_format
-from inputs.jsonl import write_json_atomic
+from inputs.jsonl import write_metrics_atomic
 from pipeline import stage
 from training.checkpoint import Checkpointer
 from pipeline.config import Params
 from training.model import count_parameters, torch_dtype
 from training.runtime import TrainResult, TrainRuntime, is_sharded, rows_per_pass
 from training.step_log import StepLogger
-
-
-def add_output_args(p: argparse.ArgumentParser) -> None:
-    """The outputs every training stage writes, so the stages cannot drift apart."""
-    p.add_argument("--out", required=True, help="output: model directory (with its tokenizer)")
-    p.add_argument("--live", required=True, help="output: DVCLive directory (per-step logs)")
-    p.add_argument("--metrics", required=True, help="output: final training metrics (JSON)")
-    p.add_argument("--checkpoints", required=True, help="scratch: resumable checkpoints, removed on success")
 
 
 def train_runtime(params: Params, micro_batch_size: int) -> TrainRuntime:
@@ -48,7 +43,7 @@ def finish(args: argparse.Namespace, model: PreTrainedModel, tokenizer: PreTrain
     state = result.full_state if result is not None else None
     save_model(model, tokenizer, args.out, prompt_format, state, dtype)
     checkpointer.clear()
-    write_json_atomic(args.metrics, metrics)
+    write_metrics_atomic(args.metrics, metrics)
 
 
 def load_tokenizer(path: str) -> PreTrainedTokenizerBase:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inputs.jsonl import write_json_atomic, write_jsonl_atomic
+from inputs.jsonl import write_jsonl_atomic, write_metrics_atomic
 from data_selection.synthetic_web import generate_web
 from evaluation.synthetic_problems import make_splits
 from pipeline import stage
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         "train_problems": len(train),
         "test_problems": len(test),
     }
-    write_json_atomic(args.metrics, metrics)
+    write_metrics_atomic(args.metrics, metrics)
     stage.log.info("world: %s", metrics)
 
 

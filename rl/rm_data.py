@@ -11,9 +11,10 @@ from __future__ import annotations
 import random
 
 import torch
+from accelerate import PartialState
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from generation.engine import Engine, SamplingSpec
+from generation.engine import Engine, SamplingSpec, progress_bar
 from generation.hf_engine import HFEngine
 from rl.reward_model import RMExample
 from rl.shepherd import Solution
@@ -35,8 +36,11 @@ def sample_solutions(policy: PreTrainedModel | None, tokenizer: PreTrainedTokeni
         engine = HFEngine(policy, tokenizer, batch_size=questions_per_batch * n, static_cache=True)
     prompts = tokenizer([p["prompt"] for p in problems], add_special_tokens=False)["input_ids"]
     spec = SamplingSpec(n=n, temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens, seed=seed * 7919)
+    # The engine's bar, per chunk of questions: on the main process only, as in training/loop.py.
+    with progress_bar(engine, "rm_data: sample solutions", PartialState().is_main_process):
+        sampled = engine.sample(prompts, spec)
     out: list[Solution] = []
-    for q, (problem, samples) in enumerate(zip(problems, engine.sample(prompts, spec))):
+    for q, (problem, samples) in enumerate(zip(problems, sampled)):
         for s in samples:
             completion = list(s.token_ids) or [tokenizer.eos_token_id]
             out.append(Solution(s.prompt_ids, tuple(completion),

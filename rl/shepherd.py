@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accelerate import PartialState
+from tqdm import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evaluation.grader import is_correct
-from generation.engine import Engine, SamplingSpec
+from generation.engine import Engine, SamplingSpec, progress_bar
 from generation.hf_engine import HFEngine
 from rl.reward_model import RMExample
 
@@ -42,7 +44,9 @@ def continue_from(model: PreTrainedModel | None, tokenizer: PreTrainedTokenizerB
     if engine is None:
         engine = HFEngine(model, tokenizer, batch_size)
     spec = SamplingSpec(n=n, temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens, seed=seed)
-    return [[s.text for s in samples] for samples in engine.sample(prefixes, spec)]
+    # The engine's bar, per chunk of prefixes: on the main process only, as in training/loop.py.
+    with progress_bar(engine, "shepherd: continue steps", PartialState().is_main_process):
+        return [[s.text for s in samples] for samples in engine.sample(prefixes, spec)]
 
 
 def shepherd_examples(completer: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase, solutions: list[Solution],
@@ -67,7 +71,9 @@ def shepherd_both(completer: PreTrainedModel | None, tokenizer: PreTrainedTokeni
             owners.append((s_idx, end))
     continuations = continue_from(completer, tokenizer, prefixes, n, max_new_tokens, temperature, seed, engine=engine)
     shares: dict[tuple[int, int], float] = {}
-    for (s_idx, end), texts in zip(owners, continuations):
+    # Grading n continuations of every step is the other long part (math-verify per text).
+    for (s_idx, end), texts in tqdm(zip(owners, continuations), desc="shepherd: grade steps", total=len(owners),
+                                    mininterval=2, disable=not PartialState().is_main_process):
         sol = solutions[s_idx]
         head = tokenizer.decode(list(sol.completion_ids[: end + 1]), skip_special_tokens=True)
         shares[(s_idx, end)] = sum(is_correct(head + t, sol.gold) for t in texts) / n

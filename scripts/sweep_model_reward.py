@@ -95,7 +95,8 @@ def one(name: str, method: str, overrides: dict, base: dict, work: Path) -> dict
     t_grpo = time.perf_counter() - t0
     run([sys.executable, "-m", "pipeline.evaluate", "--params", str(params), "--model", str(d / "model"),
          "--benchmark", "synthetic", "data/world/test.jsonl", "--samples", str(d / "samples.jsonl"),
-         "--metrics", str(d / "eval.json"), "--timing", str(d / "timing.json"), "--curves", str(d / "curves")], d / "eval.log")
+         "--metrics", str(d / "eval.json"), "--name", name, "--headline", str(d / "headline.json"),
+         "--timing", str(d / "timing.json"), "--curves", str(d / "curves")], d / "eval.log")
     g = json.loads((d / "grpo.json").read_text())
     e = json.loads((d / "eval.json").read_text())["synthetic"]
     trace = agreement_trace(d / "live")
@@ -113,8 +114,8 @@ def sft_row(base: dict, work: Path) -> dict:
     if not (d / "eval.json").is_file():
         run([sys.executable, "-m", "pipeline.evaluate", "--params", str(params), "--model", "models/sft",
              "--benchmark", "synthetic", "data/world/test.jsonl", "--samples", str(d / "samples.jsonl"),
-             "--metrics", str(d / "eval.json"), "--timing", str(d / "timing.json"), "--curves", str(d / "curves")],
-            d / "eval.log")
+             "--metrics", str(d / "eval.json"), "--name", "sft", "--headline", str(d / "headline.json"),
+             "--timing", str(d / "timing.json"), "--curves", str(d / "curves")], d / "eval.log")
     e = json.loads((d / "eval.json").read_text())["synthetic"]
     return {"name": "sft", "top1": e["top1"], "maj@8": e.get("maj@8"), "n_problems": e["n_problems"]}
 

@@ -107,11 +107,14 @@ class SFTConfig:
     optim: OptimConfig
     log_every: int
     checkpoint_every: int
+    length_groups: int = 1  # batches per length-sorted block of draws (1: plain random batches)
 
     def __post_init__(self) -> None:
         _check_loop(self)
         if self.max_len < 8:
             raise ValueError(f"max_len: must be >= 8, got {self.max_len}")
+        if self.length_groups < 1:
+            raise ValueError(f"length_groups: must be >= 1, got {self.length_groups}")
 
 
 @dataclass(frozen=True)

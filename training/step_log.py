@@ -2,6 +2,11 @@
 
 DVCLive is opened with `save_dvc_exp=False` and `dvcyaml=False`: the pipeline's own dvc.yaml
 declares the plots, and `dvc exp run` (not DVCLive) owns experiments.
+
+Every logged scalar gets its per-step history (`<dir>/plots/metrics/<name>.tsv`), but DVCLive's
+summary (`<dir>/metrics.json`, a metric of dvc.yaml and so a column group of `dvc exp show`)
+keeps only the `summary` names the stage passes, e.g. loss, reward, accuracy and KL, rounded as
+the stages round their metrics: a dozen last values per stage would bury the table.
 """
 
 from __future__ import annotations
@@ -11,14 +16,18 @@ from pathlib import Path
 
 from accelerate import PartialState
 
+from inputs.jsonl import rounded
+
 log = logging.getLogger(__name__)
 
 
 class StepLogger:
     """Logs a dict of scalars every `every` steps (and always at the last step)."""
 
-    def __init__(self, directory: str | Path | None, every: int, total: int, resume: bool = False) -> None:
+    def __init__(self, directory: str | Path | None, every: int, total: int, resume: bool = False,
+                 summary: tuple[str, ...] | None = None) -> None:
         self.every, self.total = every, total
+        self.summary = summary  # names kept in DVCLive's metrics.json (None: every name logged)
         self.offset = 0  # added to logged steps, so consecutive loops (RL iterations) share one axis
         self.live = None
         # Under `accelerate launch` only the main process logs; the others would race on the files.
@@ -43,6 +52,9 @@ class StepLogger:
         self.live.step = step
         for key, value in values.items():
             self.live.log_metric(key, float(value))
+        if self.summary is not None:
+            # next_step() writes the summary; DVCLive adds "step" itself.
+            self.live.summary = {k: rounded(v) for k, v in self.live.summary.items() if k in self.summary}
         self.live.next_step()
 
     def close(self) -> None:

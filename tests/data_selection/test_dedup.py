@@ -14,6 +14,7 @@ from data_selection.config import DedupConfig, ExecutorConfig, WebConfig
 from data_selection.dedup import compute_signatures, decide_and_write, dedup, normalize_url, shingles
 from data_selection.shards import plan_shards
 from data_selection.synthetic_web import generate_web
+from evaluation.synthetic_problems import ProblemsConfig, make_splits
 from inputs.jsonl import read_jsonl, write_jsonl_atomic
 
 CFG = DedupConfig(shingle_size=5, num_perm=128, bands=14, rows=8)
@@ -177,3 +178,31 @@ def test_sharded_dedup_equals_in_memory_greedy_reference(tmp_path: Path) -> None
     assert (stats["url_duplicates"], stats["near_duplicates"], stats["false_merges"]) == (url_dups, near, false_merges)
     assert near > 30 and url_dups > 0 and false_merges > 0  # the copies chains exercise every branch
     assert stats["kept"] == len(pages) - url_dups - near
+
+
+# The default world of params.yaml (world.web, world.problems, seed 0), copied so that a params
+# change does not move the committed figures below.
+DEFAULT_WEB = WebConfig(n_domains=60, pages_per_domain=40, math_domain_fraction=0.2, mixed_domain_fraction=0.2,
+                        near_dup_fraction=0.1, url_dup_fraction=0.05, n_seed_pages=1000, n_planted=40,
+                        words_per_page=150)
+DEFAULT_PROBLEMS = ProblemsConfig(n_train=20000, n_test=500, max_ops=3, max_number=19)
+
+
+def test_default_world_decisions_equal_minhashlsh_and_the_committed_figures(tmp_path: Path) -> None:
+    # The stage keeps its own LSH buckets (bench/data_lsh.py measured them against MinHashLSH);
+    # on the default world they must drop exactly the pages datasketch's index drops, and give
+    # metrics/dedup.json's figures: 2806 in, 122 URL and 239 near duplicates, 2445 kept.
+    _, test = make_splits(DEFAULT_PROBLEMS, 0)
+    pages, _ = generate_web(DEFAULT_WEB, 0, [(t["id"], t["question"]) for t in test])
+    path = tmp_path / "web.jsonl"
+    write_jsonl_atomic(path, pages)
+    cfg = DedupConfig(shingle_size=5, num_perm=128, bands=16, rows=8)
+    executor = ExecutorConfig(shard_mb=1)
+    shards = plan_shards(path, executor.shard_bytes)
+    signed = compute_signatures(shards, cfg, 0, executor, tmp_path / "work")
+    stats = decide_and_write(signed, shards, cfg, executor, tmp_path / "kept.jsonl")
+    assert (stats["input"], stats["url_duplicates"], stats["near_duplicates"], stats["kept"]) == (2806, 122, 239, 2445)
+    assert (stats["false_merges"], stats["planted_pairs_j80"], stats["planted_pairs_j80_caught"]) == (0, 244, 239)
+    ref_kept, url_dups, near, false_merges = _reference_dedup(pages, cfg, 0)
+    assert [p["url"] for p in read_jsonl(tmp_path / "kept.jsonl")] == ref_kept
+    assert (url_dups, near, false_merges) == (122, 239, 0)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from data_selection.discovery import (
     Proposal,
     accept,
     discover_domains,
+    domain_table,
     host_of,
     load_annotation,
     merge_counts,
     path_prefix,
     prefix_counts,
+    proposal_frame,
     propose_paths,
 )
 
@@ -70,3 +74,33 @@ def test_shard_counts_sum_to_the_pool_counts(tmp_path: Path) -> None:
     assert discover_domains(pool, 0.25) == ["a"]  # a: 1/3 > 25%; b: 1/4 is not more than 25%
     assert propose_paths(pool, ["a"]) == [Proposal("a", "/q", 2, 1), Proposal("a", "/x", 1, 0)]
     assert merge_counts([]).height == 0
+
+
+def test_domain_table_sums_prefixes_and_divides() -> None:
+    # m.org: /q 3 pages 2 collected + /b 2 pages 0 -> 5, 2, 0.4; x.com: /p 4 pages 1 -> 4, 1, 0.25.
+    counts = prefix_counts(["x.com"] * 4 + ["m.org"] * 5, ["/p"] * 4 + ["/q"] * 3 + ["/b"] * 2,
+                           [True, False, False, False, True, True, False, False, False])
+    assert domain_table(counts).rows() == [("m.org", 5, 2, 0.4), ("x.com", 4, 1, 0.25)]
+    assert discover_domains(counts, 0.25) == ["m.org"]  # 0.25 is not more than 0.25
+    assert discover_domains(counts, 0.2) == ["m.org", "x.com"]
+
+
+def test_proposal_frame_rows_are_the_proposals_log() -> None:
+    props = [Proposal("m.org", "/blog", 3, 1), Proposal("m.org", "/questions", 3, 2)]
+    frame = proposal_frame(2, props, [props[1]])
+    # 1/3 and 2/3 rounded to 4 decimals: 0.3333 and 0.6667.
+    assert frame.to_dicts() == [
+        {"round": 2, "path": "m.org/blog", "pages": 3, "collected": 1, "ratio": 0.3333, "accepted": False},
+        {"round": 2, "path": "m.org/questions", "pages": 3, "collected": 2, "ratio": 0.6667, "accepted": True},
+    ]
+    assert proposal_frame(1, [], []).height == 0
+
+
+def test_domain_ratios_are_exactly_pythons_division() -> None:
+    # The >10% rule compares these ratios: they must be collected / pages to the last bit.
+    rng = random.Random(0)
+    pages = [rng.randrange(1, 10**6) for _ in range(20_000)]
+    hits = [rng.randrange(0, n + 1) for n in pages]
+    counts = pl.DataFrame({"host": [f"h{i:05d}" for i in range(len(pages))], "prefix": ["/"] * len(pages),
+                           "pages": pages, "collected": hits})
+    assert domain_table(counts)["ratio"].to_list() == [c / n for c, n in zip(hits, pages)]

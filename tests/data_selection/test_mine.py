@@ -7,13 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from data_selection.classifier import clean_text, score, train_classifier
 from data_selection.config import DedupConfig, ExecutorConfig, MineConfig, WebConfig
 from data_selection.dedup import dedup
 from data_selection.mine import MiningResult, mine_rounds, write_collected
-from data_selection.pool_stats import RoundCounts, truth_metrics
+from data_selection.pool_stats import KIND_SCHEMA, RoundCounts, truth_metrics
 from data_selection.ranking import Cut, collected_locals, read_run, run_path, top_tokens_cut, write_run
 from data_selection.shard_arrays import load_array
 from data_selection.shards import iter_shards, plan_shards
@@ -134,7 +135,8 @@ def test_run_files_round_trip_in_blocks(tmp_path: Path) -> None:
 
 
 def test_truth_metrics_by_kind() -> None:
-    counts = RoundCounts(pages=5, math=3, math_hit=2, kinds={"qa": [2, 1], "latex": [1, 1]})
+    kinds = pl.DataFrame({"kind": ["qa", "latex"], "pages": [2, 1], "collected": [1, 1]}, schema=KIND_SCHEMA)
+    counts = RoundCounts(pages=5, math=3, math_hit=2, kinds=kinds)
     assert truth_metrics(counts, 3) == {
         "recall": 2 / 3, "precision": 2 / 3, "recall_latex": 1.0, "share_latex": 1 / 3,
         "recall_qa": 0.5, "share_qa": 1 / 3,
@@ -144,7 +146,7 @@ def test_truth_metrics_by_kind() -> None:
 
 def test_rounds_report_metrics_and_iteration_helps(mined) -> None:
     result, pages = mined
-    rounds = result.rounds
+    rounds = result.rounds.to_dicts()
     assert 2 <= len(rounds) <= MINE.max_rounds
     for r in rounds:
         assert r["tokens"] <= MINE.top_tokens  # the top-N cut holds in every round
@@ -185,7 +187,7 @@ def test_sharded_mining_on_two_workers_equals_inline(pool_shards, mined, tmp_pat
     executor = ExecutorConfig(workers=2)
     again = mine_rounds(small, seeds, MINE, 0, executor, tmp_path / "work", None)
     write_collected(again, tmp_path / "mined.jsonl", executor)
-    assert again.rounds == result.rounds and again.proposals == result.proposals
+    assert again.rounds.equals(result.rounds) and again.proposals.equals(result.proposals)
     assert list(read_jsonl(tmp_path / "mined.jsonl")) == pages
 
 
@@ -199,17 +201,17 @@ def test_stop_rule_at_98_percent(pool_shards, tmp_path: Path) -> None:
 
 def test_manual_annotation_accepts_only_listed_paths(pool_shards, mined, tmp_path: Path) -> None:
     shards, seeds = pool_shards
-    first = next(p for p in mined[0].proposals if p["round"] == 1)
+    first = mined[0].proposals.filter(pl.col("round") == 1).row(0, named=True)
     result = mine_rounds(shards, seeds, replace(MINE, max_rounds=2), 0, ExecutorConfig(), tmp_path, (first["path"],))
-    accepted = [p["path"] for p in result.proposals if p["accepted"]]
+    accepted = result.proposals.filter(pl.col("accepted"))["path"].to_list()
     assert set(accepted) <= {first["path"]}
-    assert result.rounds[0]["paths_accepted"] <= 1
+    assert result.rounds["paths_accepted"][0] <= 1
 
 
 def test_mining_is_deterministic(pool_shards, mined, tmp_path: Path) -> None:
     shards, seeds = pool_shards
     again = mine_rounds(shards, seeds, MINE, 0, ExecutorConfig(), tmp_path, None)
-    assert again.rounds == mined[0].rounds and again.cut == mined[0].cut
+    assert again.rounds.equals(mined[0].rounds) and again.cut == mined[0].cut
 
 
 def test_mine_rejects_empty_inputs(pool_shards, tmp_path: Path) -> None:

@@ -105,7 +105,8 @@ def test_evaluate_returns_metrics_records_and_timing(backend):
                                "correct", "strict", "error"}
     assert [r["mode"] for r in records[:5]] == ["greedy"] + ["sample"] * 4
     assert set(timing["synthetic"]) == {"greedy_seconds", "greedy_tokens_per_s", "sample_seconds",
-                                        "sample_tokens_per_s", "grading_seconds"}
+                                        "sample_tokens_per_s", "grading_seconds", "grading_retries",
+                                        "grading_retry_successes"}
     again, _, _ = evaluate(backend, _data(PROBLEMS), cfg, seed=0, prompting=PLAIN)
     assert again == results
 
