@@ -64,7 +64,6 @@ class FusedDecoder:
     def __init__(self, model: Any) -> None:
         cfg = model.config
         inner = model.model
-        self.model = model
         self.n_heads = cfg.num_attention_heads
         self.n_kv = getattr(cfg, "num_key_value_heads", None) or self.n_heads
         self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.n_heads

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from inputs.jsonl import read_jsonl
+from inputs.jsonl import read_jsonl, rounded
 from pipeline import stage
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from pipeline.train_common import (file_digest, fingerprint, finish, load_tokenizer, log_memory, micro_rows,
                                        train_runtime)
-    from rl.reward_model import RMLoss, build_reward_model, heldout_metrics, round_metric
+    from rl.reward_model import RMLoss, build_reward_model, heldout_metrics
     from training.checkpoint import Checkpointer
     from training.loop import train
     from training.step_log import StepLogger
@@ -63,9 +63,10 @@ def main(argv: list[str] | None = None) -> None:
     last = train(model, RMLoss(train_set, cfg.batch_size, tokenizer.pad_token_id, params.seed),
                  cfg.steps, cfg.optim, logger, ckpt, "reward_model", train_runtime(params, cfg.micro_batch_size))
     after = heldout_metrics(model, heldout, tokenizer.pad_token_id)
-    metrics = {**{f"heldout_{k}": round_metric(v) for k, v in after.items()}, "best_of_n_size": after["n"],
-               "heldout_auc_untrained": round_metric(before["auc"]), "heldout_best_of_n_untrained": round_metric(before["best_of_n"]),
-               "final_loss": round_metric(last.get("loss")), "train_examples": len(train_set), "skipped": dict(skipped)}
+    # Rounded as every metrics file is (`finish` writes them so), here too for the log line.
+    metrics = rounded({**{f"heldout_{k}": v for k, v in after.items()}, "best_of_n_size": after["n"],
+                       "heldout_auc_untrained": before["auc"], "heldout_best_of_n_untrained": before["best_of_n"],
+                       "final_loss": last.get("loss"), "train_examples": len(train_set), "skipped": dict(skipped)})
     finish(args, model, tokenizer, logger, ckpt, metrics, result=last, dtype=params.model.dtype)
     stage.log.info("reward model: %s", metrics)
 

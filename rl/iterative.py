@@ -23,10 +23,11 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from generation.engine import Engine
+from inputs.jsonl import rounded
 from rl.config import PROCESS_ADVANTAGES, GRPOConfig, IterativeConfig, RewardModelConfig
 from rl.grpo import train_grpo
 from rl.guard import AgreementGuard
-from rl.reward_model import RMExample, RMLoss, heldout_metrics, round_metric
+from rl.reward_model import RMExample, RMLoss, heldout_metrics
 from rl.rm_data import from_record, replay_mix, sample_solutions, to_record
 from rl.scoring import RewardModelScorer
 from rl.shepherd import shepherd_examples
@@ -66,11 +67,11 @@ def relabel(policy: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problem
 
 def rm_quality(rm: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, heldout: list[RMExample],
                iteration: int) -> dict[str, float]:
-    """Held-out AUC and best-of-N accuracy of the reward model as it stands (`round_metric`)."""
+    """Held-out AUC and best-of-N accuracy of the reward model as it stands, rounded as metrics are."""
     m = heldout_metrics(rm, heldout, tokenizer.pad_token_id)  # scores in eval mode
     out = {"iteration": iteration, "auc": m["auc"], "auc_within_question": m["auc_within_question"],
            "best_of_n": m["best_of_n"], "random_of_n": m["random_of_n"]}
-    return {k: round_metric(v) for k, v in out.items()}
+    return rounded(out)
 
 
 def iterative_rl(policy: PreTrainedModel, rm: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,

@@ -129,14 +129,6 @@ def heldout_metrics(model: PreTrainedModel, examples: list[RMExample], pad_id: i
             **best_of_n(examples, rows)}
 
 
-def round_metric(value):
-    """A metric value for a JSON file: floats to 4 decimals, NaN (e.g. an AUC without a positive
-    or a negative label) as None, which JSON can hold; anything else unchanged."""
-    if not isinstance(value, float):
-        return value
-    return None if math.isnan(value) else round(value, 4)
-
-
 def best_of_n(examples: list[RMExample], scores: list[list[float]]) -> dict[str, float]:
     """Best-of-N reranking, the policy-facing test of a verifier (Math-Shepherd §4; the PRM
     literature's standard): per question, pick the solution the reward model scores highest and
