@@ -28,6 +28,7 @@ from rl.rewards import rule_rewards
 from rl.scoring import RuleScorer
 from training.checkpoint import Checkpointer
 from training.model import build_model
+from training.runtime import TrainRuntime
 from training.step_log import StepLogger
 from training.tokenizer import train_bpe
 
@@ -43,7 +44,7 @@ class StepTimes(StepLogger):
         self.stamps.append(time.perf_counter())
 
 
-def ours(model, tokenizer, problems, args, cfg) -> list[float]:
+def ours(model, tokenizer, problems, args, cfg, shared_prompt: bool) -> list[float]:
     cfg = replace(cfg, steps=args.steps + 1, questions_per_step=args.questions, group_size=args.group,
                   max_new_tokens=args.max_new_tokens, skip_zero_std_groups=False, log_every=1)
     ref = build_model(args.model_cfg, len(tokenizer), tokenizer.eos_token_id, tokenizer.pad_token_id, seed=0)
@@ -54,8 +55,10 @@ def ours(model, tokenizer, problems, args, cfg) -> list[float]:
         from generation import make_engine
 
         engine = make_engine("lean", model=model, tokenizer=tokenizer, batch_size=args.questions * args.group)
+    # The default pipeline's runtime: each group's prompt runs once in the update (runtime.shared_prompt).
+    runtime = TrainRuntime(micro_batch_size=cfg.micro_batch_size, shared_prompt=shared_prompt)
     train_grpo(model, ref, tokenizer, problems, cfg, "outcome", RuleScorer(), 0, timer, Checkpointer(None, 0, ""),
-               engine=engine)
+               runtime=runtime, engine=engine)
     return [b - a for a, b in zip(timer.stamps, timer.stamps[1:])][1:]
 
 
@@ -112,11 +115,12 @@ def main() -> None:
                           params.tokenizer.vocab_size, params.tokenizer.min_frequency)
     train = with_prompts(normalize_all(raw, "synthetic"), "plain")
     fresh = lambda: build_model(params.model, len(tokenizer), tokenizer.eos_token_id, tokenizer.pad_token_id, 0)  # noqa: E731
-    ours_s = ours(fresh(), tokenizer, train, args, params.grpo)
+    ours_s = ours(fresh(), tokenizer, train, args, params.grpo, params.runtime.shared_prompt)
     trl_s = trl(fresh(), tokenizer, train, args, params.grpo)
     a, b = statistics.median(ours_s), statistics.median(trl_s)
     print(f"setting: {args.questions} questions x G={args.group}, {args.max_new_tokens} new tokens, "
-          f"beta {params.grpo.beta}, {params.threads} threads, {args.steps} measured steps, our sampler {args.engine}")
+          f"beta {params.grpo.beta}, {params.threads} threads, {args.steps} measured steps, our sampler {args.engine}, "
+          f"shared prompt {params.runtime.shared_prompt}")
     print(f"ours: {a:.3f} s/step   TRL GRPOTrainer: {b:.3f} s/step   ratio ours/TRL: {a / b:.2f}")
 
 

@@ -16,7 +16,9 @@ Where the time goes instead (tiny default, 16 prompts x n=8, 72 new tokens; benc
 - sampling by inverse CDF (one uniform per row, `searchsorted` in the cumulative
   probabilities) instead of `torch.multinomial`, which took about a tenth of `generate`'s time;
 - rows that have hit EOS leave the batch (and its cache) once they are `_DROP_FRACTION` of it,
-  so a step costs what the sequences still running cost; the loop stops when none is.
+  so a step costs what the sequences still running cost; the loop stops when none is. Leaving
+  copies only the cache's filled positions (at 128 prompts x 8 this cut a chunk from 3.63 s to
+  3.51 s; copying whole buffers was 28% of a profiled chunk).
 
 Models are driven through their public forward arguments only (input_ids, attention_mask,
 position_ids, the cache, use_cache, logits_to_keep when accepted), so any decoder-only model
@@ -79,8 +81,19 @@ def _layer_classes() -> tuple[type, type] | None:
             return self.keys, self.values
 
         def batch_select_indices(self, indices: torch.Tensor) -> None:
-            self._kbuf = self._kbuf[indices]
-            self._vbuf = self._vbuf[indices]
+            # Only the filled positions are copied: the rest of the buffer is not read yet.
+            self._kbuf = self._select(self._kbuf, indices)
+            self._vbuf = self._select(self._vbuf, indices)
+            self._view()
+
+        def _select(self, buf: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+            out = buf.new_empty(len(indices), *buf.shape[1:])
+            out[..., : self._length, :] = buf[..., : self._length, :][indices]
+            return out
+
+        def set_length(self, length: int) -> None:
+            """Mark `length` positions filled (the fused decode step writes the buffers directly)."""
+            self._length = length
             self._view()
 
         def batch_repeat_interleave(self, repeats: int) -> None:
@@ -217,6 +230,9 @@ class LeanEngine(HFEngine):
                     break
                 if self.drop_finished and n_done >= max(1.0, _DROP_FRACTION * done.shape[0]):
                     keep = (~done).nonzero().squeeze(-1)
+                    if decoder is not None:
+                        for layer in cache.layers:
+                            layer.set_length(width + t)
                     cache.batch_select_indices(keep)
                     live, done, tok, mask, next_pos = live[keep], done[keep], tok[keep], mask[keep], next_pos[keep]
             if decoder is None:

@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         ref = load_model(args.init, params.model.dtype) if cfg.beta > 0 else None  # pi_ref may stay in bf16
         scorer = RuleScorer() if rm is None else RewardModelScorer(rm, tokenizer, process=method.reward == "prm",
-                                                                   rule_outcome=method.rule_outcome)
+                                                                   rule_outcome=method.rule_outcome,
+                                                                   shared_prompt=runtime.shared_prompt)
         logger = StepLogger(args.live, cfg.log_every, cfg.steps, summary=SUMMARY)
         result = train_grpo(policy, ref, tokenizer, problems, cfg, advantage, scorer, params.seed, logger, ckpt,
                             runtime, engine, guard)

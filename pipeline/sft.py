@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     log_memory(params, model, "sft", rows=micro_rows(cfg.micro_batch_size, cfg.batch_size),
                seq_len=max(len(e.ids) for e in examples))
     logger = StepLogger(args.live, cfg.log_every, cfg.steps, summary=SUMMARY)
-    last = train(model, SFTLoss(examples, cfg.batch_size, tokenizer.pad_token_id, params.seed, cfg.length_groups),
+    last = train(model, SFTLoss(examples, cfg.batch_size, tokenizer.pad_token_id, params.seed, cfg.length_groups, cfg.packing),
                  cfg.steps, cfg.optim, logger, ckpt, "sft", train_runtime(params, cfg.micro_batch_size))
     finish(args, model, tokenizer, logger, ckpt, {"final_loss": last.get("loss"), "examples": len(examples),
                                      "dropped_too_long": kept["too_long"], "steps": cfg.steps,

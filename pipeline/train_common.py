@@ -26,7 +26,8 @@ from training.step_log import StepLogger
 
 def train_runtime(params: Params, micro_batch_size: int) -> TrainRuntime:
     """A training stage's runtime: compute dtype from `model.dtype`, memory savers from `runtime`."""
-    return TrainRuntime(params.model.dtype, micro_batch_size, params.runtime.gradient_checkpointing)
+    return TrainRuntime(params.model.dtype, micro_batch_size, params.runtime.gradient_checkpointing,
+                        params.runtime.shared_prompt)
 
 
 def finish(args: argparse.Namespace, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,

@@ -27,6 +27,7 @@ from rl.config import GRPOConfig
 from rl.guard import AgreementGuard
 from rl.loss import grpo_loss, token_weights
 from rl.rollout import RolloutBatch, batch_from_samples, sample_group, token_logprobs
+from rl.shared_prompt import group_starts, shared_prompt_logprobs
 from rl.scoring import Scored, Scorer
 from training.checkpoint import Checkpointer
 from training.loop import prepare_and_resume, save_checkpoint
@@ -48,13 +49,22 @@ def draw_questions(problems: list[dict], n: int, seed: int, step: int) -> list[d
     return [problems[i] for i in torch.randperm(len(problems), generator=gen)[:n].tolist()]
 
 
+def part_logprobs(model: PreTrainedModel, batch: RolloutBatch, runtime: TrainRuntime) -> torch.Tensor:
+    """(B, T) token log-probs of one micro-batch, each group's prompt run once when
+    `runtime.shared_prompt` and the rows come in runs of one group (the same values up to float
+    summation order)."""
+    if runtime.shared_prompt and group_starts(batch) is not None:
+        return shared_prompt_logprobs(model, batch)
+    return token_logprobs(model, batch)
+
+
 def chunked_logprobs(model: PreTrainedModel, parts: list[Part], like: torch.Tensor,
                      runtime: TrainRuntime) -> torch.Tensor:
     """(B, T) token log-probs of this process's rows, micro-batch by micro-batch (no grad)."""
     out = torch.zeros_like(like, dtype=torch.float32)
     for part in parts:
         with autocast(like.device, runtime.compute_dtype):
-            logp = token_logprobs(model, part.batch)
+            logp = part_logprobs(model, part.batch, runtime)
         if part.real:
             out[part.rows, : logp.shape[1]] = logp
     return out
@@ -77,26 +87,31 @@ class Part:
 
 
 def process_parts(batch: RolloutBatch, micro_batch_size: int, n_questions: int, acc: Accelerator,
-                  group_size: int = 1) -> list[Part]:
+                  group_size: int = 1, by_group: bool = False) -> list[Part]:
     """This process's micro-batches: the rows of its share of the step's questions, cut like the
     1-process batch, padded to the number of passes of the busiest process (under DeepSpeed to
-    the count of a full batch, which its accumulation boundary is fixed to)."""
+    the count of a full batch, which its accumulation boundary is fixed to). by_group: whole
+    groups per micro-batch (`RolloutBatch.micro_batches`), except under DeepSpeed, whose count of
+    micro-batches is fixed in rows."""
     world = acc.num_processes
     deepspeed = acc.distributed_type == DistributedType.DEEPSPEED
+    by_group = by_group and not deepspeed
     if world == 1 and not deepspeed:
-        return [Part(rows, sub) for rows, sub in batch.micro_batches(micro_batch_size)]
+        return [Part(rows, sub) for rows, sub in batch.micro_batches(micro_batch_size, by_group)]
     per = n_questions // world
     owner = torch.div(batch.groups, per, rounding_mode="floor")  # the process that owns each row
     counts = torch.bincount(owner.cpu(), minlength=world).tolist()
     size = micro_batch_size if micro_batch_size > 0 else max(max(counts), 1)
     n_parts = max(1, max(-(-c // size) for c in counts))
+    if by_group:  # whole groups: max(1, size // group_size) of them per part (micro_batches)
+        n_parts = max(1, max(-(-(c // group_size) // max(1, size // group_size)) for c in counts))
     if deepspeed:
         n_parts = -(-(n_questions * group_size // world) // size)
     mine = (owner == acc.process_index).nonzero().flatten()
     parts = []
     if len(mine):
         local = batch.select(owner == acc.process_index)
-        parts = [Part(mine[rows], sub) for rows, sub in local.micro_batches(size)]
+        parts = [Part(mine[rows], sub) for rows, sub in local.micro_batches(size, by_group)]
     while len(parts) < n_parts:
         first = torch.zeros(1, dtype=torch.long, device=batch.groups.device)
         parts.append(Part(first, batch.trimmed(first), real=False))
@@ -117,7 +132,8 @@ def update(policy: PreTrainedModel, ref: PreTrainedModel | None, batch: RolloutB
     """
     mask = batch.completion_mask
     world, scale = acc.num_processes, loss_scale(acc)
-    parts = process_parts(batch, cfg.micro_batch_size, cfg.questions_per_step, acc, cfg.group_size)
+    parts = process_parts(batch, cfg.micro_batch_size, cfg.questions_per_step, acc, cfg.group_size,
+                          by_group=runtime.shared_prompt)
     with torch.no_grad():
         ref_logp = chunked_logprobs(ref, parts, mask, runtime) if ref is not None and cfg.beta > 0 else None
         old_logp = chunked_logprobs(policy, parts, mask, runtime) if cfg.mu > 1 else None
@@ -132,7 +148,7 @@ def update(policy: PreTrainedModel, ref: PreTrainedModel | None, batch: RolloutB
             # Gradients are all-reduced once, on the last micro-batch (every rank has as many).
             with sync_context(acc, policy, last=i + 1 == len(parts)):
                 with autocast(mask.device, runtime.compute_dtype):
-                    logp = token_logprobs(policy, sub)
+                    logp = part_logprobs(policy, sub, runtime)
                 old = logp.detach() if old_logp is None else _cut(old_logp, rows, width)
                 loss, stats = grpo_loss(logp, old, _cut(ref_logp, rows, width), _cut(adv, rows, width),
                                         sub.completion_mask, cfg.clip_eps, cfg.beta, weights=w)

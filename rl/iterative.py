@@ -103,7 +103,8 @@ def iterative_rl(policy: PreTrainedModel, rm: PreTrainedModel, tokenizer: PreTra
         if guard is not None:
             guard.offset = logger.offset
         ckpt = Checkpointer(root / f"iter{it}" if root else None, grpo_cfg.checkpoint_every, setup.fingerprint)
-        scorer = RewardModelScorer(rm, tokenizer, process=setup.advantage in PROCESS_ADVANTAGES)
+        scorer = RewardModelScorer(rm, tokenizer, process=setup.advantage in PROCESS_ADVANTAGES,
+                                   shared_prompt=setup.runtime.shared_prompt)
         last = train_grpo(policy, ref, tokenizer, problems, grpo_cfg, setup.advantage, scorer, setup.seed + it, logger, ckpt,
                           setup.runtime, setup.engine, guard)
         if guard is not None and guard.stopped_at is not None:

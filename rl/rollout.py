@@ -57,14 +57,28 @@ class RolloutBatch:
             self.groups[rows], self.prompt_width - start, [self.completions[i] for i in rows.tolist()],
         )
 
-    def micro_batches(self, size: int) -> list[tuple[torch.Tensor, RolloutBatch]]:
+    def micro_batches(self, size: int, by_group: bool = False) -> list[tuple[torch.Tensor, RolloutBatch]]:
         """(row indices, trimmed sub-batch) of at most `size` rows each (0: one batch), rows of
-        similar total length together so that little padding is computed."""
+        similar total length together so that little padding is computed.
+
+        by_group: whole groups instead, max(1, size // rows per group) of them per micro-batch,
+        groups of similar longest row together, each group's rows contiguous and in batch order
+        (the layout `rl.shared_prompt` needs)."""
         n = self.input_ids.shape[0]
         length = self.attention_mask.sum(-1)
-        order = torch.argsort(length, stable=True)
         size = n if size <= 0 else size
-        return [(rows, self.trimmed(rows)) for rows in order.split(size)]
+        if not by_group:
+            order = torch.argsort(length, stable=True)
+            return [(rows, self.trimmed(rows)) for rows in order.split(size)]
+        names, inverse = torch.unique(self.groups, return_inverse=True)
+        longest = torch.zeros(len(names), dtype=length.dtype, device=length.device)
+        longest = longest.scatter_reduce(0, inverse, length, "amax", include_self=False)
+        per_part = max(1, size // max(1, n // len(names)))
+        parts = []
+        for chunk in torch.argsort(longest, stable=True).split(per_part):
+            rows = torch.cat([(inverse == g).nonzero().flatten() for g in chunk.tolist()])
+            parts.append((rows, self.trimmed(rows)))
+        return parts
 
 
 def batch_from_samples(samples: list[list[Sample]], pad_id: int, eos_id: int,

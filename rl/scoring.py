@@ -19,6 +19,7 @@ from rl.advantages import Rewards
 from rl.reward_model import RMExample, score
 from rl.rewards import rule_rewards
 from rl.rollout import RolloutBatch
+from rl.shared_prompt import group_starts, shared_prompt_scores
 from rl.steps import step_end_positions
 
 
@@ -51,12 +52,15 @@ class RewardModelScorer:
     """Outcome RM (score at the last token) or process RM (score at every step end).
 
     rule_outcome: the outcome reward is the rule grade and the PRM gives only the step rewards
-    (the PRIME-style ablation combines a verifiable outcome with process rewards)."""
+    (the PRIME-style ablation combines a verifiable outcome with process rewards).
+    shared_prompt: each group's prompt runs once (`rl.shared_prompt.shared_prompt_scores`; the
+    same scores up to float summation order) when the rows come grouped and none is empty."""
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, process: bool, delimiter: str = "\n",
-                 rule_outcome: bool = False) -> None:
+                 rule_outcome: bool = False, shared_prompt: bool = False) -> None:
         self.model, self.tokenizer, self.process, self.delimiter = model.eval(), tokenizer, process, delimiter
         self.rule_outcome = rule_outcome
+        self.shared_prompt = shared_prompt
 
     def examples(self, batch: RolloutBatch) -> tuple[list[RMExample], list[list[int]]]:
         """Unpadded prompt + completion per row, scored at step ends (or at the last token)."""
@@ -75,7 +79,10 @@ class RewardModelScorer:
         device = batch.groups.device
         correct = torch.tensor(rule_rewards(batch.completions, golds), device=device)
         examples, ends_per_row = self.examples(batch)
-        scores = score(self.model, examples, self.tokenizer.pad_token_id)
+        if self.shared_prompt and group_starts(batch) is not None and bool((batch.completion_mask.sum(-1) > 0).all()):
+            scores = shared_prompt_scores(self.model, batch, ends_per_row)
+        else:
+            scores = score(self.model, examples, self.tokenizer.pad_token_id)
         verdict = torch.tensor([s[-1] for s in scores], device=device)
         outcome = correct if self.rule_outcome else verdict
         if not self.process:

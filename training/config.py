@@ -108,6 +108,7 @@ class SFTConfig:
     log_every: int
     checkpoint_every: int
     length_groups: int = 1  # batches per length-sorted block of draws (1: plain random batches)
+    packing: bool = False  # examples packed into rows, attention masked per example (training/sft.py)
 
     def __post_init__(self) -> None:
         _check_loop(self)
@@ -130,6 +131,7 @@ class RuntimeConfig:
     engine: Literal["hf", "lean", "vllm"]  # sampler of GRPO rollouts, reward-model data and Math-Shepherd
     vllm_gpu_memory: float  # share of GPU memory the colocated vLLM engine may take
     vllm_sleep: bool  # free the vLLM engine's memory while the trainer updates
+    shared_prompt: bool  # GRPO updates run each group's prompt once (rl/shared_prompt.py): short outputs only
 
     def __post_init__(self) -> None:
         if not self.launcher.strip():
@@ -138,6 +140,9 @@ class RuntimeConfig:
             raise ValueError(f"engine: must be 'hf', 'lean' or 'vllm', got {self.engine!r}")
         if not 0 < self.vllm_gpu_memory <= 1:
             raise ValueError(f"vllm_gpu_memory: must be in (0, 1], got {self.vllm_gpu_memory}")
+        if self.shared_prompt and self.gradient_checkpointing:
+            # transformers turns the KV cache off in checkpointed training, which the shared prompt needs.
+            raise ValueError("shared_prompt: needs gradient_checkpointing false (set one of them to false)")
 
 
 def _check_loop(cfg: PretrainConfig | SFTConfig) -> None:

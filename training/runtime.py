@@ -33,6 +33,7 @@ class TrainRuntime:
     compute_dtype: str = "float32"
     micro_batch_size: int = 0  # rows per forward/backward on each process; 0: the process's whole share
     gradient_checkpointing: bool = False
+    shared_prompt: bool = False  # GRPO: each group's prompt runs once per update pass (rl/shared_prompt.py)
 
     def __post_init__(self) -> None:
         if self.compute_dtype not in ("float32", "bfloat16"):

@@ -63,6 +63,42 @@ def collate(batch: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+def collate_packed(batch: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
+    """The examples packed into rows as wide as the longest one (first fit, longest first), with
+    position ids restarting at 0 for each example and labels as in `collate`.
+
+    Without an attention mask and a cache, transformers reads the restarts as packed sequences
+    and masks attention across them, so every token sees exactly the context it has in
+    `collate`'s padded rows, with fewer padded positions computed (on the default problems 25
+    rows instead of 32, 18% less time per step; tests/training/test_sft_packing.py). The
+    padding after a row's last example restarts its positions too, so it is a sequence of its
+    own that nothing attends to and that carries no loss."""
+    width = max(len(e.ids) for e in batch)
+    rows: list[list[Example]] = []
+    room: list[int] = []
+    for e in sorted(batch, key=lambda e: -len(e.ids)):  # stable: ties keep the draw order
+        slot = next((i for i, free in enumerate(room) if free >= len(e.ids)), None)
+        if slot is None:
+            rows.append([e])
+            room.append(width - len(e.ids))
+        else:
+            rows[slot].append(e)
+            room[slot] -= len(e.ids)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+    positions = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        at = 0
+        for e in row:
+            n = len(e.ids)
+            ids[r, at : at + n] = torch.tensor(e.ids)
+            labels[r, at + e.n_prompt : at + n] = ids[r, at + e.n_prompt : at + n]
+            positions[r, at : at + n] = torch.arange(n)
+            at += n
+        positions[r, at:] = torch.arange(width - at)
+    return {"input_ids": ids, "labels": labels, "position_ids": positions}
+
+
 class SFTLoss:
     """Mean cross-entropy over the solution tokens (and EOS) of a batch drawn by a (seed, step)
     generator (`training.loop.BatchLoss`).
@@ -74,9 +110,10 @@ class SFTLoss:
     (on the default problems, about a third of a random batch's positions are padding)."""
 
     def __init__(self, examples: list[Example], batch_size: int, pad_id: int, seed: int,
-                 length_groups: int = 1) -> None:
+                 length_groups: int = 1, packing: bool = False) -> None:
         self.examples, self.batch_size, self.pad_id, self.seed = examples, batch_size, pad_id, seed
         self.length_groups = length_groups
+        self.packing = packing
 
     def draw(self, step: int) -> list[Example]:
         k = self.length_groups
@@ -96,7 +133,11 @@ class SFTLoss:
 
     def loss(self, model: torch.nn.Module, items: list[Example], total: float | None) -> torch.Tensor:
         device = next(model.parameters()).device
-        batch = {k: v.to(device) for k, v in collate(items, self.pad_id).items()}
+        if self.packing:
+            batch = {k: v.to(device) for k, v in collate_packed(items, self.pad_id).items()}
+            batch["use_cache"] = False  # a cache would turn the packed-sequence masking off
+        else:
+            batch = {k: v.to(device) for k, v in collate(items, self.pad_id).items()}
         if total is None:
             return model(**batch).loss
         return model(**batch, num_items_in_batch=torch.tensor(total)).loss

@@ -31,7 +31,7 @@ def test_grpo_runs_on_two_processes(tiny_model, tokenizer, problems, tmp_path):
            "--checkpoints", str(tmp_path / "ck")]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-3000:] + "\n" + "\n".join(l for l in done.stderr.splitlines() if "Error" in l or "error" in l)[-3000:]
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["processes"] == 2 and metrics["steps"] == 2
     trained = load_model(str(tmp_path / "out"))
