@@ -12,6 +12,10 @@ model's own `rotary_emb` (so any RoPE scaling it applies is kept), grouped-query
 `scaled_dot_product_attention`, SiLU MLP, tied or untied head. Anything else (other
 architectures, attention or MLP biases on Llama, dropout, other activations) is refused by
 `supports`, and the engine then drives the module forward as before.
+
+With n samples per prompt, `SharedPrefix` keeps each prompt's keys and values once instead of n
+times: attention at a decode step reads the whole cache, and the repeated prompt part was the
+largest share of that reading in 1024-row evaluation chunks.
 """
 
 from __future__ import annotations
@@ -95,13 +99,30 @@ class FusedDecoder:
         """float32 logits (B, V) after feeding `tok` (B,) at `positions` (B, 1); the new keys
         and values go to buffer position `length`. attend: (B, length + 1) bool, False where
         a row must not look (its left padding)."""
+        mask = attend[:, None, None, :]  # (B, 1, 1, L)
+
+        def attention(i: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            keys[i][:, :, length : length + 1] = k
+            values[i][:, :, length : length + 1] = v
+            kk, vv = keys[i][:, :, : length + 1], values[i][:, :, : length + 1]
+            return F.scaled_dot_product_attention(q, kk, vv, attn_mask=mask, scale=self.scale,
+                                                  enable_gqa=self.n_kv != self.n_heads)
+
+        return self._forward(tok, positions, attention)
+
+    def step_shared(self, tok: torch.Tensor, positions: torch.Tensor, prefix: SharedPrefix, t: int) -> torch.Tensor:
+        """As `step`, for rows that sample several outputs of one prompt: the prompt's keys and
+        values are held once per prompt (`SharedPrefix`), the new ones go to completion position t."""
+        return self._forward(tok, positions, lambda i, q, k, v: prefix.attend(i, q, k, v, t, self.scale))
+
+    def _forward(self, tok: torch.Tensor, positions: torch.Tensor, attention: Any) -> torch.Tensor:
+        """float32 logits (B, V) of one decode step; attention(layer, q, k, v) -> (B, heads, 1, D)."""
         b = tok.shape[0]
         x = F.embedding(tok[:, None], self.embed)  # (B, 1, H)
         cos, sin = self.rotary(x, positions)  # (B, 1, D)
         cos, sin = cos[:, None], sin[:, None]  # broadcast over heads
         half = self.head_dim // 2
         q_size, kv_size = self.n_heads * self.head_dim, self.n_kv * self.head_dim
-        mask = attend[:, None, None, :]  # (B, 1, 1, L)
         for i, layer in enumerate(self.layers):
             h = self._rms(x, layer.ln1)
             qkv = F.linear(h, layer.qkv_w, layer.qkv_b)
@@ -110,14 +131,71 @@ class FusedDecoder:
             v = qkv[..., q_size + kv_size :].view(b, 1, self.n_kv, self.head_dim).transpose(1, 2)
             q = q * cos + torch.cat((-q[..., half:], q[..., :half]), dim=-1) * sin
             k = k * cos + torch.cat((-k[..., half:], k[..., :half]), dim=-1) * sin
-            keys[i][:, :, length : length + 1] = k
-            values[i][:, :, length : length + 1] = v
-            kk, vv = keys[i][:, :, : length + 1], values[i][:, :, : length + 1]
-            att = F.scaled_dot_product_attention(q, kk, vv, attn_mask=mask, scale=self.scale,
-                                                 enable_gqa=self.n_kv != self.n_heads)
+            att = attention(i, q, k, v)
             x = x + F.linear(att.transpose(1, 2).reshape(b, 1, q_size), layer.o_w)
             h = self._rms(x, layer.ln2)
             gate, up = F.linear(h, layer.gate_up_w).chunk(2, dim=-1)
             x = x + F.linear(F.silu(gate) * up, layer.down_w)
         x = self._rms(x, self.norm)
         return F.linear(x[:, 0], self.head, self.head_b).float()
+
+
+class SharedPrefix:
+    """Key/value state of rows that sample n outputs per prompt, the prompt part held once.
+
+    With n samples per prompt, a repeated cache holds n copies of every prompt's keys and
+    values, and attention at every decode step reads all of them: on the default evaluation
+    chunk (128 prompts x 8) that reading was the largest part of a step. Here the prompt part
+    stays (prompts, kv_heads, W, D); each live row owns completion buffers (rows, kv_heads,
+    steps, D) and knows its prompt and its slot among the prompt's n outputs. A step's attention
+    scores the queries of a prompt's n outputs against its keys in one product, the completion
+    keys row by row, and takes one softmax over both, which is the softmax over the
+    concatenated sequence that `step` computes."""
+
+    def __init__(self, keys: list[torch.Tensor], values: list[torch.Tensor], prompt_mask: torch.Tensor, n: int,
+                 steps: int) -> None:
+        self.keys, self.values = keys, values  # per layer (P, kv_heads, W, D)
+        p, kv, _, d = keys[0].shape
+        self.n = n
+        # Additive mask of the prompt columns: -inf on left padding, broadcast over heads and queries.
+        self.prompt_bias = torch.zeros(prompt_mask.shape, dtype=keys[0].dtype, device=keys[0].device)
+        self.prompt_bias = self.prompt_bias.masked_fill(~prompt_mask.bool(), float("-inf"))[:, None, None, None, :]
+        rows = p * n
+        self.ck = [k.new_empty(rows, kv, steps, d) for k in keys]
+        self.cv = [v.new_empty(rows, kv, steps, d) for v in values]
+        index = torch.arange(rows, device=keys[0].device)
+        self.prompt_of, self.slot = index // n, index % n
+
+    def select(self, keep: torch.Tensor, filled: int) -> None:
+        """Keep rows `keep` only; `filled` completion positions are copied."""
+        for store in (self.ck, self.cv):
+            for i, buf in enumerate(store):
+                out = buf.new_empty(len(keep), *buf.shape[1:])
+                out[:, :, :filled] = buf[:, :, :filled][keep]
+                store[i] = out
+        self.prompt_of, self.slot = self.prompt_of[keep], self.slot[keep]
+
+    def attend(self, i: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, t: int, scale: float) -> torch.Tensor:
+        """(B, heads, 1, D) attention of layer i at completion position t (written here)."""
+        self.ck[i][:, :, t : t + 1] = k
+        self.cv[i][:, :, t : t + 1] = v
+        b, heads, _, d = q.shape
+        pk, pv = self.keys[i], self.values[i]
+        n_prompts, kv, width, _ = pk.shape
+        g = heads // kv  # query heads per key/value head (grouped-query attention)
+        q = q.reshape(b, kv, g, d)
+        # Prompt columns: the queries of each prompt's n slots in one (g * n) x W product.
+        grid = q.new_zeros(n_prompts, self.n, kv, g, d)
+        grid[self.prompt_of, self.slot] = q
+        grid = grid.permute(0, 2, 3, 1, 4).reshape(n_prompts, kv, g * self.n, d)
+        prompt_scores = torch.matmul(grid, pk.transpose(-1, -2)).view(n_prompts, kv, g, self.n, width)
+        prompt_scores = (prompt_scores * scale + self.prompt_bias)[self.prompt_of, :, :, self.slot]  # (B, kv, g, W)
+        ck, cv = self.ck[i][:, :, : t + 1], self.cv[i][:, :, : t + 1]
+        own_scores = torch.matmul(q, ck.transpose(-1, -2)) * scale  # (B, kv, g, t + 1)
+        probs = torch.softmax(torch.cat([prompt_scores, own_scores], dim=-1), dim=-1)
+        back = probs.new_zeros(n_prompts, self.n, kv, g, width)
+        back[self.prompt_of, self.slot] = probs[..., :width]
+        back = back.permute(0, 2, 3, 1, 4).reshape(n_prompts, kv, g * self.n, width)
+        from_prompt = torch.matmul(back, pv).view(n_prompts, kv, g, self.n, d)[self.prompt_of, :, :, self.slot]
+        out = from_prompt + torch.matmul(probs[..., width:], cv)  # (B, kv, g, D)
+        return out.reshape(b, heads, 1, d)

@@ -12,7 +12,7 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 from generation import LeanEngine, SamplingSpec
-from generation.fast_decode import FusedDecoder, supports
+from generation.fast_decode import FusedDecoder, SharedPrefix, supports
 from tests.generation.test_lean_engine import EOS, PAD, VOCAB, IdTokenizer, small_llama
 
 
@@ -63,6 +63,41 @@ def test_step_logits_equal_the_module_forward(build):
             got = decoder.step(tok, pos, keys, values, width + t, mask[:, : width + t + 1].bool())
             torch.testing.assert_close(got, ref.float(), rtol=1e-5, atol=1e-5)
             tok, pos = ref.argmax(-1), pos + 1
+
+
+@pytest.mark.parametrize("build", [small_llama, small_qwen2], ids=["llama", "qwen2"])
+def test_shared_prefix_steps_equal_the_module_forward_on_repeated_prompts(build):
+    """n = 3 outputs per left-padded prompt: the prompts' keys and values held once
+    (SharedPrefix) against the module on a cache with every prompt repeated; rows leave midway."""
+    model, n, steps = build(), 3, 5
+    width = max(map(len, PROMPTS))
+    ids = torch.tensor([[PAD] * (width - len(p)) + p for p in PROMPTS])
+    prompt_mask = (torch.arange(width)[None] >= torch.tensor([width - len(p) for p in PROMPTS])[:, None]).long()
+    positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
+    cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    with torch.no_grad():
+        once = model(input_ids=ids, attention_mask=prompt_mask, position_ids=positions, use_cache=True)
+        prefix = SharedPrefix([layer.keys for layer in once.past_key_values.layers],
+                              [layer.values for layer in once.past_key_values.layers], prompt_mask, n, steps)
+        rep = lambda t: t.repeat_interleave(n, 0)  # noqa: E731
+        full = model(input_ids=rep(ids), attention_mask=rep(prompt_mask), position_ids=rep(positions), use_cache=True)
+        cache = full.past_key_values
+        decoder = FusedDecoder(model)
+        mask = torch.cat([rep(prompt_mask), torch.ones(len(PROMPTS) * n, steps, dtype=torch.long)], dim=1)
+        pos = rep(positions[:, -1:]) + 1
+        gen = torch.Generator().manual_seed(0)
+        tok = torch.randint(3, VOCAB, (len(PROMPTS) * n,), generator=gen)
+        for t in range(steps):
+            if t == 2:  # rows 0, 4 and 8 (one output of each prompt) leave the batch
+                keep = torch.tensor([1, 2, 3, 5, 6, 7])
+                cache.batch_select_indices(keep)
+                prefix.select(keep, t)
+                mask, pos, tok = mask[keep], pos[keep], tok[keep]
+            ref = model(input_ids=tok[:, None], attention_mask=mask[:, : width + t + 1], position_ids=pos,
+                        use_cache=True, **{cache_arg: cache}).logits[:, -1]
+            got = decoder.step_shared(tok, pos, prefix, t)
+            torch.testing.assert_close(got, ref.float(), rtol=1e-5, atol=1e-5)
+            tok, pos = torch.randint(3, VOCAB, tok.shape, generator=gen), pos + 1
 
 
 @pytest.mark.parametrize("build", [small_llama, small_qwen2], ids=["llama", "qwen2"])
