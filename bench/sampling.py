@@ -91,6 +91,7 @@ def main() -> None:
     if args.ablations:
         engines |= {"HF generate (dynamic cache)": HFEngine(model, tokenizer, rows),
                     "LeanEngine, module forward": LeanEngine(model, tokenizer, rows, fused=False),
+                    "LeanEngine, repeated prompt KV": LeanEngine(model, tokenizer, rows, shared_prefix=False),
                     "LeanEngine, DynamicCache": LeanEngine(model, tokenizer, rows, cache="dynamic"),
                     "LeanEngine, no row dropping": LeanEngine(model, tokenizer, rows, drop_finished=False)}
     names = list(engines)

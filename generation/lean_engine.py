@@ -147,15 +147,19 @@ class LeanEngine(HFEngine):
     cache: "grow" (preallocated, the default) or "dynamic" (transformers' `DynamicCache` as
     is); drop_finished: rows that hit EOS leave the batch. Both change speed only; but dropping
     rows changes the random stream, so seeded samples differ between its two settings.
+    shared_prefix: with the fused step and n > 1, each prompt's keys and values are held once
+    (speed only; the same samples up to float near-ties).
     """
 
     def __init__(self, model: Any, tokenizer: Any, batch_size: int, progress: bool = False, *,
-                 cache: str = "grow", drop_finished: bool = True, fused: bool = True) -> None:
+                 cache: str = "grow", drop_finished: bool = True, fused: bool = True,
+                 shared_prefix: bool = True) -> None:
         if cache not in ("grow", "dynamic"):
             raise ValueError(f"cache: must be 'grow' or 'dynamic', got {cache!r}")
         super().__init__(model, tokenizer, batch_size, progress=progress)
         self.cache = cache
         self.drop_finished = drop_finished
+        self.shared_prefix = shared_prefix
         # Decode steps as plain tensor operations where the architecture allows it
         # (generation/fast_decode.py); the module forward otherwise.
         self.fused = fused and cache == "grow" and _LAYERS is not None and fast_decode.supports(model)
@@ -206,7 +210,7 @@ class LeanEngine(HFEngine):
         width, steps = ids.shape[1], spec.max_new_tokens
         positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
         prefix = None
-        if self.fused and repeats > 1:
+        if self.fused and self.shared_prefix and repeats > 1:
             # n samples per prompt: the prompts' keys and values are held once (fast_decode.SharedPrefix);
             # `fused` means every layer is a full-attention layer this engine grew after the prefill.
             cache, logits = self._prefill(ids, prompt_mask, positions, 1, width + steps)

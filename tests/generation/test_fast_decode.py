@@ -106,13 +106,15 @@ def test_engine_samples_the_same_with_and_without_fusion(build):
     tok = IdTokenizer(EOS, PAD)
     prompts = [[5 + i, 6 + i, 7] for i in range(6)]
     fused, plain = LeanEngine(model, tok, 12), LeanEngine(model, tok, 12, fused=False)
+    repeated = LeanEngine(model, tok, 12, shared_prefix=False)  # fused, prompt keys and values repeated n times
     assert fused.fused and not plain.fused
     for spec in (SamplingSpec(1, 0.0, 1.0, 12, 0), SamplingSpec(4, 1.0, 1.0, 12, 3), SamplingSpec(4, 0.8, 0.9, 12, 7)):
-        a, b = fused.sample(prompts, spec), plain.sample(prompts, spec)
-        assert [[s.token_ids for s in row] for row in a] == [[s.token_ids for s in row] for row in b]
-        for row_a, row_b in zip(a, b):
-            for x, y in zip(row_a, row_b):
-                torch.testing.assert_close(torch.tensor(x.logprobs), torch.tensor(y.logprobs), rtol=1e-4, atol=1e-4)
+        a = fused.sample(prompts, spec)
+        for other in (plain.sample(prompts, spec), repeated.sample(prompts, spec)):
+            assert [[s.token_ids for s in row] for row in a] == [[s.token_ids for s in row] for row in other]
+            for row_a, row_b in zip(a, other):
+                for x, y in zip(row_a, row_b):
+                    torch.testing.assert_close(torch.tensor(x.logprobs), torch.tensor(y.logprobs), rtol=1e-4, atol=1e-4)
 
 
 def test_unsupported_models_keep_the_module_forward():
