@@ -88,7 +88,11 @@ def trl(model, tokenizer, problems, args, cfg) -> list[float]:
                             beta=cfg.beta, epsilon=cfg.clip_eps, loss_type="grpo", learning_rate=cfg.optim.lr,
                             lr_scheduler_type="constant", max_steps=args.steps + 1, num_iterations=1,
                             temperature=cfg.temperature, top_k=0, report_to=[], save_strategy="no",
-                            logging_steps=10**6, use_cpu=True, shuffle_dataset=False, seed=0)
+                            logging_steps=10**6, use_cpu=True, shuffle_dataset=False, seed=0,
+                            # TRL 1.x defaults to bf16 autocast and activation checkpointing (about 30 s per
+                            # step here: this CPU has no bf16 matrix units); ours runs float32 without
+                            # checkpointing, so TRL does too.
+                            bf16=False, gradient_checkpointing=False)
         trainer = GRPOTrainer(model=f"{out}/init", reward_funcs=[reward], args=config, train_dataset=data,
                               processing_class=tokenizer, callbacks=[Timer()])
         start = time.perf_counter()
