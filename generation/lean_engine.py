@@ -117,6 +117,12 @@ def _layer_classes() -> tuple[type, type] | None:
 _LAYERS = _layer_classes()
 
 
+def cache_argument(model: Any) -> str:
+    """The name of `model.forward`'s cache argument: `cache` in transformers 5's models that
+    renamed it, `past_key_values` elsewhere."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
 def _sample_tokens(logits: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
     """(B,) tokens drawn from softmax(logits / temperature) restricted to the top-p nucleus
     (the smallest set of most likely tokens whose mass reaches top_p, as HF's top-p keeps),
@@ -163,10 +169,8 @@ class LeanEngine(HFEngine):
         # Decode steps as plain tensor operations where the architecture allows it
         # (generation/fast_decode.py); the module forward otherwise.
         self.fused = fused and cache == "grow" and _LAYERS is not None and fast_decode.supports(model)
-        params = inspect.signature(model.forward).parameters
-        # transformers 5 names the cache argument `cache`; earlier versions `past_key_values`.
-        self._cache_arg = "cache" if "cache" in params else "past_key_values"
-        self._keep_last = "logits_to_keep" in params
+        self._cache_arg = cache_argument(model)
+        self._keep_last = "logits_to_keep" in inspect.signature(model.forward).parameters
 
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any,
                  last_only: bool = False) -> torch.Tensor:
@@ -180,11 +184,14 @@ class LeanEngine(HFEngine):
     def _prefill(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, repeats: int,
                  capacity: int) -> tuple[Any, torch.Tensor]:
         """(cache, logits) of the distinct prompts, each repeated `repeats` times (rows of one
-        prompt adjacent), the cache with room for `capacity` positions."""
+        prompt adjacent), the cache with room for `capacity` positions (capacity 0: the
+        prefill's own cache, not repeated or grown)."""
         from transformers import DynamicCache
 
         cache = DynamicCache(config=self.model.config)
         logits = self._forward(ids, mask, positions, cache, last_only=True)
+        if capacity == 0:
+            return cache, logits
         if repeats > 1:
             cache.batch_repeat_interleave(repeats)
             logits = logits.repeat_interleave(repeats, 0)
@@ -211,12 +218,11 @@ class LeanEngine(HFEngine):
         positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
         prefix = None
         if self.fused and self.shared_prefix and repeats > 1:
-            # n samples per prompt: the prompts' keys and values are held once (fast_decode.SharedPrefix);
-            # `fused` means every layer is a full-attention layer this engine grew after the prefill.
-            cache, logits = self._prefill(ids, prompt_mask, positions, 1, width + steps)
-            prefix = fast_decode.SharedPrefix([layer.keys.contiguous() for layer in cache.layers],
-                                              [layer.values.contiguous() for layer in cache.layers], prompt_mask,
-                                              repeats, steps)
+            # n samples per prompt: the prompts' keys and values are held once (fast_decode.SharedPrefix),
+            # straight from the prefill's cache; `fused` means every layer is a full-attention one.
+            cache, logits = self._prefill(ids, prompt_mask, positions, 1, 0)
+            prefix = fast_decode.SharedPrefix([layer.keys for layer in cache.layers],
+                                              [layer.values for layer in cache.layers], prompt_mask, repeats, steps)
             logits = logits.repeat_interleave(repeats, 0)
         else:
             cache, logits = self._prefill(ids, prompt_mask, positions, repeats, width + steps)
@@ -231,7 +237,7 @@ class LeanEngine(HFEngine):
         live = torch.arange(rows, device=device)  # batch row -> output row
         done = torch.zeros(rows, dtype=torch.bool, device=device)
         sync_every = 1 if device.type == "cpu" else _SYNC_EVERY
-        fused = self.fused and all(hasattr(layer, "_kbuf") for layer in cache.layers)
+        fused = self.fused and (prefix is not None or all(hasattr(layer, "_kbuf") for layer in cache.layers))
         decoder = fast_decode.FusedDecoder(self.model) if fused else None
         for t in range(steps):
             tok = logits.argmax(-1) if greedy else _sample_tokens(logits, spec.temperature, spec.top_p)

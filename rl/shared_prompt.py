@@ -14,11 +14,10 @@ Off under gradient checkpointing (transformers turns the cache off in checkpoint
 
 from __future__ import annotations
 
-import inspect
-
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
+from generation.lean_engine import cache_argument
 from rl.rollout import RolloutBatch
 
 
@@ -32,11 +31,6 @@ def group_starts(batch: RolloutBatch) -> torch.Tensor | None:
     first[1:] = groups[1:] != groups[:-1]
     starts = first.nonzero().flatten()
     return starts if len(starts) == int(torch.unique(groups).numel()) else None
-
-
-def _cache_arg(model: PreTrainedModel) -> str:
-    # transformers 5 names the cache argument `cache` in some models, `past_key_values` in others.
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def _unwrapped(model: torch.nn.Module) -> PreTrainedModel:
@@ -62,7 +56,7 @@ def two_passes(model: PreTrainedModel, batch: RolloutBatch, **prompt_kwargs) -> 
     prompt_pos = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
     inner = _unwrapped(model)  # the passes go through `model`, so that a DDP wrapper's hooks run
     cache = DynamicCache(config=inner.config)
-    arg = _cache_arg(inner)
+    arg = cache_argument(inner)
     first = model(input_ids=batch.input_ids[starts, :width], attention_mask=prompt_mask, position_ids=prompt_pos,
                   use_cache=True, **prompt_kwargs, **{arg: cache}).logits
     cache.batch_select_indices(row_group)  # one copy of the prompt's keys and values per output (differentiable)

@@ -5,7 +5,6 @@ architectures it does not model are refused, so the engine keeps the module forw
 
 from __future__ import annotations
 
-import inspect
 
 import pytest
 import torch
@@ -13,6 +12,7 @@ from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausa
 
 from generation import LeanEngine, SamplingSpec
 from generation.fast_decode import FusedDecoder, SharedPrefix, supports
+from generation.lean_engine import cache_argument
 from tests.generation.test_lean_engine import EOS, PAD, VOCAB, IdTokenizer, small_llama
 
 
@@ -52,8 +52,7 @@ def test_step_logits_equal_the_module_forward(build):
             keys[i][:, :, :width] = layer.keys
             values[i][:, :, :width] = layer.values
         decoder = FusedDecoder(model)
-        # transformers 5 renamed the cache argument (as LeanEngine detects).
-        cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        cache_arg = cache_argument(model)
         mask = torch.cat([prompt_mask, torch.ones(len(PROMPTS), steps, dtype=torch.long)], dim=1)
         pos = positions[:, -1:] + 1
         tok = out.logits[:, -1].argmax(-1)
@@ -74,7 +73,7 @@ def test_shared_prefix_steps_equal_the_module_forward_on_repeated_prompts(build)
     ids = torch.tensor([[PAD] * (width - len(p)) + p for p in PROMPTS])
     prompt_mask = (torch.arange(width)[None] >= torch.tensor([width - len(p) for p in PROMPTS])[:, None]).long()
     positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
-    cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    cache_arg = cache_argument(model)
     with torch.no_grad():
         once = model(input_ids=ids, attention_mask=prompt_mask, position_ids=positions, use_cache=True)
         prefix = SharedPrefix([layer.keys for layer in once.past_key_values.layers],
