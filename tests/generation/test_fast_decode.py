@@ -5,7 +5,6 @@ architectures it does not model are refused, so the engine keeps the module forw
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
