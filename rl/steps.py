@@ -8,17 +8,33 @@ re-tokenising the text, so they line up with the log-probs the loss uses.
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 from transformers import PreTrainedTokenizerBase
+
+# tokenizer -> {delimiter: {token id: ends a step}}. A process-reward GRPO step asks this for up to
+# 128 x 72 sampled tokens, one tokenizer.decode call each; a token's text never changes, so each id
+# is decoded once per process. Weak keys: a dropped tokenizer drops its memo.
+_ENDS_STEP: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _ends_step(tokenizer: PreTrainedTokenizerBase, delimiter: str) -> dict[int, bool]:
+    memo = _ENDS_STEP.setdefault(tokenizer, {})
+    return memo.setdefault(delimiter, {})
 
 
 def step_end_positions(token_ids: list[int], tokenizer: PreTrainedTokenizerBase, delimiter: str = "\n") -> list[int]:
     """Indices (into `token_ids`) of the last token of each step; empty for an empty completion."""
     ends = []
+    memo = _ends_step(tokenizer, delimiter)
     for i, token in enumerate(token_ids):
-        # Decoding one token at a time is enough to see a delimiter character; byte-level pieces
-        # of multi-byte characters decode to replacement characters, which are never delimiters.
-        if delimiter in tokenizer.decode([token]):
+        hit = memo.get(token)
+        if hit is None:
+            # Decoding one token at a time is enough to see a delimiter character; byte-level pieces
+            # of multi-byte characters decode to replacement characters, which are never delimiters.
+            hit = memo[token] = delimiter in tokenizer.decode([token])
+        if hit:
             ends.append(i)
     if token_ids and (not ends or ends[-1] != len(token_ids) - 1):
         ends.append(len(token_ids) - 1)

@@ -31,3 +31,15 @@ def test_batch_pads_step_slots(tokenizer):
     ends, step_mask = batch_step_ends(tokens, mask, tokenizer)
     assert ends.shape == (2, 3) and step_mask.tolist() == [[1, 1, 1], [1, 0, 0]]
     assert ends[1, 0].item() == len(two) - 1
+
+
+def test_memoised_step_ends_match_a_fresh_decode_of_every_token(tokenizer):
+    # The memo answers each id once per process; its answers must be what decoding says, for
+    # every id of the vocabulary and for two delimiters kept apart.
+    ids = list(range(len(tokenizer)))
+    for delimiter in ("\n", "."):
+        expected = [i for i in ids if delimiter in tokenizer.decode([i])]
+        assert expected, f"no token holds {delimiter!r}"
+        got = step_end_positions(ids, tokenizer, delimiter)
+        assert got[:-1] == [i for i in expected if i != ids[-1]]
+        assert step_end_positions(ids, tokenizer, delimiter) == got  # answered from the memo
