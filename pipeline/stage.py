@@ -59,8 +59,9 @@ def seed_everything(seed: int, threads: int) -> None:
     # One process group for the whole stage, created before any library code asks for one: on a
     # machine without CUDA, `torchrun --nproc_per_node N -m pipeline.<stage>` then trains data-
     # parallel over gloo (accelerate only picks gloo when told it is on CPU).
-    PartialState(cpu=not torch.cuda.is_available())
-    if not torch.cuda.is_available():
+    cpu = not torch.cuda.is_available()
+    PartialState(cpu=cpu)
+    if cpu:
         # Measured on the default: with 2 threads, three 10-step grpo@outcome runs logged three
         # different step-5 losses from identical samples. The update's gradients differed between
         # processes on the shared-prompt path (rl/shared_prompt.py; the one-row-per-output path

@@ -1,16 +1,14 @@
 """Stage seeding: a CPU stage runs torch in deterministic mode, so that reruns are bit-identical
 (pipeline/stage.py, seed_everything)."""
 
+import pytest
 import torch
 
 from pipeline.stage import seed_everything
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="deterministic mode is set on CPU machines only")
 def test_cpu_stages_run_torch_in_deterministic_mode():
-    if torch.cuda.is_available():
-        import pytest
-
-        pytest.skip("deterministic mode is set on CPU machines only")
     before, threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
     try:
         torch.use_deterministic_algorithms(False)
@@ -23,4 +21,3 @@ def test_cpu_stages_run_torch_in_deterministic_mode():
     finally:
         torch.use_deterministic_algorithms(before)
         torch.set_num_threads(threads)
-

@@ -42,4 +42,4 @@ def test_memoised_step_ends_match_a_fresh_decode_of_every_token(tokenizer):
         assert expected, f"no token holds {delimiter!r}"
         got = step_end_positions(ids, tokenizer, delimiter)
         assert got[:-1] == [i for i in expected if i != ids[-1]]
-        assert step_end_positions(ids, tokenizer, delimiter) == got  # answered from the memo
+        assert step_end_positions(ids, tokenizer, delimiter) == got  # a second call, from the memo, agrees
