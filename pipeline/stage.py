@@ -47,8 +47,30 @@ def setup(params_path: str) -> Params:
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise ConfigError(f"{Path(params_path).name}: {missing[0]}{more}")
-    seed_everything(params.seed, params.threads)
+    seed_everything(params.seed, stage_threads(params.threads))
     return params
+
+
+THREADS_ENV = "PIPELINE_THREADS"
+
+
+def stage_threads(configured: int) -> int:
+    """torch threads for this stage: `threads` from params, unless PIPELINE_THREADS is set.
+
+    The parallel runner (pipeline/repro.py) sets it per stage, so that two stages side by side
+    share the cores instead of each taking `threads`. It changes speed only: on CPU, deterministic
+    mode makes a 1-thread and a 2-thread run write the same model, bit for bit (measured for SFT
+    and GRPO; tests/pipeline/test_repro.py checks every metric of the smoke DAG)."""
+    raw = os.environ.get(THREADS_ENV)
+    if raw is None or raw == "":
+        return configured
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(f"{THREADS_ENV}={raw!r}: expected a whole number of threads >= 0 (0 = torch's default)")
+    return value
 
 
 def seed_everything(seed: int, threads: int) -> None:

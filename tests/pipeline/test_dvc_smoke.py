@@ -2,8 +2,9 @@
 
 Checks what a researcher relies on: `dvc repro` builds everything; `dvc metrics show` lists
 top-1, pass@k and maj@k for every model; a second `dvc repro` is a no-op; a forced rerun of the
-whole DAG reproduces every metric exactly (determinism); `dvc exp run -S grpo.beta=...` reruns
-only the GRPO runs that read it and what follows, and README's `dvc exp show` command shows both
+whole DAG reproduces every metric exactly (determinism); the parallel runner (pipeline/repro.py)
+records the same output hashes; `dvc exp run -S grpo.beta=...` reruns only the GRPO runs that
+read it and what follows, and README's `dvc exp show` command shows both
 runs' headline figures within 160 columns; metrics and plots are in git, so a fresh clone renders
 `dvc plots show` without a rerun; a queued experiment runs in DVC's temporary workspace once
 `data.root` is absolute.
@@ -145,6 +146,28 @@ def test_forced_rerun_gives_identical_metrics(project):
     before = all_metrics(project)
     sh(project, "dvc", "repro", "--force")
     assert all_metrics(project) == before
+
+
+def recorded_outputs(repo: Path) -> dict[str, str]:
+    """Every output hash dvc.lock records, but the evaluation's wall-clock timings."""
+    import yaml
+
+    stages = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    return {out["path"]: out.get("md5", "") for stage in stages.values() for out in stage.get("outs", [])
+            if not out["path"].endswith("timing.json")}
+
+
+def test_parallel_runner_writes_what_dvc_repro_wrote(project):
+    """`python -m pipeline.repro` reruns every stage, two side by side at 1 thread each where two are
+    ready: DVC records the same hash for every model, dataset, sample file and metric as after the
+    one-at-a-time `dvc repro` at 2 threads, and a following `dvc repro` has nothing to do."""
+    before, metrics = recorded_outputs(project), all_metrics(project)
+    out = sh(project, sys.executable, "-m", "pipeline.repro", "--force", "--jobs", "2", "--cores", "2")
+    assert re.search(r"start \S+ \(1 thread\)", out) and re.search(r"start \S+ \(2 threads\)", out)
+    assert recorded_outputs(project) == before
+    assert all_metrics(project) == metrics
+    assert "Running stage" not in sh(project, "dvc", "repro")
+    assert sh(project, sys.executable, "-m", "pipeline.repro").strip() == "Data and pipelines are up to date."
 
 
 def test_exp_run_with_a_grpo_knob_reruns_only_rl_and_after(project):

@@ -103,3 +103,48 @@ def test_detailed_tables_are_outputs_not_metrics(repo):
         assert not outs[path].metric and not outs[path].use_cache, path
     for path in ("metrics/headline/sft.json", "dvclive/grpo/outcome/metrics.json", "dvclive/sft/metrics.json"):
         assert outs[path].metric, path
+
+
+# The params schema and the check that real input files exist: they reject bad params and absent
+# files but change no value (every key is required, none has a default), and the values reach a
+# stage as its params dependencies. Declaring them would rerun the whole DAG on a schema edit.
+SCHEMA = {"pipeline.config"}
+
+
+def pipeline_imports(module: str, seen: set[str] | None = None) -> set[str]:
+    """The modules of pipeline/ that `module` imports, directly or through another, at module level
+    or inside a function (a stage's main imports its heavy code lazily). The other packages (rl,
+    training, generation, ...) are declared as whole folders by the stages that run them."""
+    import ast
+
+    seen = set() if seen is None else seen
+    if module in seen or not (ROOT / (module.replace(".", "/") + ".py")).is_file():
+        return seen
+    seen.add(module)
+    for node in ast.walk(ast.parse((ROOT / (module.replace(".", "/") + ".py")).read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            if name.startswith("pipeline.") and name not in SCHEMA:
+                pipeline_imports(name, seen)
+    return seen
+
+
+def test_every_pipeline_module_a_stage_imports_is_a_dependency(repo):
+    """Editing code that a stage runs reruns the stage: the shared helpers of pipeline/ (stage.py's
+    seeding and threads, train_common.py, ...) are deps of every stage that imports them."""
+    missing = {}
+    for stage in repo.index.stages:
+        entry = re.search(r"-m (pipeline\.\w+)", stage.cmd or "")
+        if not entry:
+            continue
+        declared = {Path(str(dep.fs_path)).resolve() for dep in stage.deps if not hasattr(dep, "params")}
+        lacking = sorted(f"{m.replace('.', '/')}.py" for m in pipeline_imports(entry.group(1))
+                         if (ROOT / (m.replace(".", "/") + ".py")).resolve() not in declared)
+        if lacking:
+            missing[stage.addressing] = lacking
+    assert not missing, missing
