@@ -217,9 +217,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m pipeline.repro",
         description="`dvc repro` with independent stages side by side: each out-of-date stage runs as "
                     "`dvc repro --single-item STAGE` once its upstream stages are done, up to --jobs at a "
-                    "time, sharing the cores. Same outputs as `dvc repro`.")
-    p.add_argument("targets", nargs="*", help="stages or foreach groups, as `dvc repro` takes them (default: all)")
-    p.add_argument("-j", "--jobs", type=int, default=2, help="stages at a time (default 2; 1 = plain `dvc repro` order)")
+                    "time, sharing the cores. Same outputs as `dvc repro`. A failed stage stops the stages "
+                    "below it; the others still run, and the exit code is 1.")
+    p.add_argument("targets", nargs="*", help="stages or foreach groups, as `dvc repro` takes them, with the "
+                   "stages they need (default: all)")
+    p.add_argument("-j", "--jobs", type=int, default=2,
+                   help="stages at a time (default 2; 1: one at a time, each with every core)")
     p.add_argument("--cores", type=int, default=os.cpu_count() or 1,
                    help="cores shared among running stages, as torch threads (default: this machine's)")
     p.add_argument("-f", "--force", action="store_true", help="run every selected stage even if up to date")
@@ -231,11 +234,16 @@ def main(argv: list[str] | None = None) -> int:
     if not Path("dvc.yaml").is_file():
         p.error("no dvc.yaml here: run from the repository root")
 
-    upstream, order = dvc_plan(args.targets, args.force)
+    from dvc.exceptions import DvcException
+
+    try:
+        upstream, order = dvc_plan(args.targets, args.force)
+    except DvcException as err:  # an unknown target, a broken dvc.yaml: DVC's own message, one line
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     if not upstream:
         print("Data and pipelines are up to date.")
         return 0
-    schedule = Schedule(upstream, order, cores=args.cores, jobs=args.jobs)
     if args.dry:
         dry = Schedule(upstream, order, cores=1, jobs=1)
         while not dry.over:
@@ -243,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             print(name)
             dry.finish(name, True)
         return 0
+    schedule = Schedule(upstream, order, cores=args.cores, jobs=args.jobs)
     print(f"{len(upstream)} stages to run, up to {args.jobs} at a time on {args.cores} cores")
     began = time.monotonic()
     try:

@@ -60,7 +60,7 @@ def stage_threads(configured: int) -> int:
     The parallel runner (pipeline/repro.py) sets it per stage, so that two stages side by side
     share the cores instead of each taking `threads`. It changes speed only: on CPU, deterministic
     mode makes a 1-thread and a 2-thread run write the same model, bit for bit (measured for SFT
-    and GRPO; tests/pipeline/test_repro.py checks every metric of the smoke DAG)."""
+    and GRPO; tests/pipeline/test_dvc_smoke.py checks every output hash of the smoke DAG)."""
     raw = os.environ.get(THREADS_ENV)
     if raw is None or raw == "":
         return configured

@@ -4,10 +4,10 @@ Checks what a researcher relies on: `dvc repro` builds everything; `dvc metrics 
 top-1, pass@k and maj@k for every model; a second `dvc repro` is a no-op; a forced rerun of the
 whole DAG reproduces every metric exactly (determinism); the parallel runner (pipeline/repro.py)
 records the same output hashes; `dvc exp run -S grpo.beta=...` reruns only the GRPO runs that
-read it and what follows, and README's `dvc exp show` command shows both
-runs' headline figures within 160 columns; metrics and plots are in git, so a fresh clone renders
-`dvc plots show` without a rerun; a queued experiment runs in DVC's temporary workspace once
-`data.root` is absolute.
+read it and what follows, and README's `dvc exp show` command shows both runs' headline figures
+within 160 columns; metrics and plots are in git, so a fresh clone renders `dvc plots show`
+without a rerun; a queued experiment runs in DVC's temporary workspace once `data.root` is
+absolute.
 """
 
 from __future__ import annotations

@@ -121,3 +121,11 @@ def test_threads_come_from_params_unless_the_runner_sets_them(monkeypatch):
     monkeypatch.setenv(THREADS_ENV, "-1")
     with pytest.raises(ConfigError, match=THREADS_ENV):
         stage_threads(2)
+
+
+def test_an_unknown_target_is_one_line_from_dvc(capsys, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    assert main(["--dry", "no-such-stage"]) == 1
+    assert "no-such-stage" in capsys.readouterr().err
