@@ -105,46 +105,60 @@ def test_detailed_tables_are_outputs_not_metrics(repo):
         assert outs[path].metric, path
 
 
-# The params schema and the check that real input files exist: they reject bad params and absent
-# files but change no value (every key is required, none has a default), and the values reach a
-# stage as its params dependencies. Declaring them would rerun the whole DAG on a schema edit.
-SCHEMA = {"pipeline.config"}
+PACKAGES = {"pipeline", "inputs", "data_selection", "training", "rl", "evaluation", "generation"}
+# The params schemas (params.yaml, and its `data` section with the check that real input files
+# exist): they reject bad params and absent files but change no value (every key is required,
+# none has a default), and the values reach a stage as its params dependencies. Declaring them
+# would rerun the whole DAG on a schema edit.
+SCHEMA = {"pipeline.config", "inputs.config"}
 
 
-def pipeline_imports(module: str, seen: set[str] | None = None) -> set[str]:
-    """The modules of pipeline/ that `module` imports, directly or through another, at module level
-    or inside a function (a stage's main imports its heavy code lazily). The other packages (rl,
-    training, generation, ...) are declared as whole folders by the stages that run them."""
+def module_file(module: str) -> Path | None:
+    for path in (ROOT / (module.replace(".", "/") + ".py"), ROOT / module.replace(".", "/") / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def code_run_by(entry: str) -> set[Path]:
+    """The repository's module files a stage runs: what its entry module imports anywhere (a
+    stage's main imports its heavy code lazily), and what those modules import at module level,
+    transitively. A helper's own lazy imports are left out: they run only for the stages that
+    call the helper (train_common's sampler, for RL), which declare them through the entry."""
     import ast
 
-    seen = set() if seen is None else seen
-    if module in seen or not (ROOT / (module.replace(".", "/") + ".py")).is_file():
-        return seen
-    seen.add(module)
-    for node in ast.walk(ast.parse((ROOT / (module.replace(".", "/") + ".py")).read_text())):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
+    seen: set[str] = set()
+    todo = [(entry, True)]
+    while todo:
+        module, anywhere = todo.pop()
+        path = module_file(module)
+        if module in seen or path is None:
             continue
-        for name in names:
-            if name.startswith("pipeline.") and name not in SCHEMA:
-                pipeline_imports(name, seen)
-    return seen
+        seen.add(module)
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree) if anywhere else tree.body:
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            todo += [(n, False) for n in names if n.split(".")[0] in PACKAGES and n not in SCHEMA]
+    return {module_file(m) for m in seen if module_file(m).name != "__init__.py"}
 
 
-def test_every_pipeline_module_a_stage_imports_is_a_dependency(repo):
+def test_every_module_a_stage_runs_is_a_dependency(repo):
     """Editing code that a stage runs reruns the stage: the shared helpers of pipeline/ (stage.py's
-    seeding and threads, train_common.py, ...) are deps of every stage that imports them."""
+    seeding and threads, train_common.py), the JSONL writer, the prompts, the decontamination the
+    seed stage applies, ... are deps of every stage that runs them, as a file or a folder above it."""
     missing = {}
     for stage in repo.index.stages:
         entry = re.search(r"-m (pipeline\.\w+)", stage.cmd or "")
         if not entry:
             continue
-        declared = {Path(str(dep.fs_path)).resolve() for dep in stage.deps if not hasattr(dep, "params")}
-        lacking = sorted(f"{m.replace('.', '/')}.py" for m in pipeline_imports(entry.group(1))
-                         if (ROOT / (m.replace(".", "/") + ".py")).resolve() not in declared)
+        declared = [Path(str(dep.fs_path)).resolve() for dep in stage.deps if not hasattr(dep, "params")]
+        lacking = sorted(str(f.relative_to(ROOT)) for f in code_run_by(entry.group(1))
+                         if not any(f == d or d in f.parents for d in declared))
         if lacking:
             missing[stage.addressing] = lacking
     assert not missing, missing
