@@ -151,7 +151,11 @@ def what_dvc_did(log: str, code: int) -> str:
     return "up to date"
 
 
-def run(schedule: Schedule, force: bool, logs: Path, say=print) -> list[Outcome]:
+def say_now(line: str) -> None:
+    print(line, flush=True)  # the start/finish lines must not wait in a pipe's buffer
+
+
+def run(schedule: Schedule, force: bool, logs: Path, say=say_now) -> list[Outcome]:
     logs.mkdir(parents=True, exist_ok=True)
     procs: dict[str, tuple[subprocess.Popen, float, Path, object]] = {}
     outcomes: list[Outcome] = []
@@ -252,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             dry.finish(name, True)
         return 0
     schedule = Schedule(upstream, order, cores=args.cores, jobs=args.jobs)
-    print(f"{len(upstream)} stages to run, up to {args.jobs} at a time on {args.cores} cores")
+    say_now(f"{len(upstream)} stages to run, up to {args.jobs} at a time on {args.cores} cores")
     began = time.monotonic()
     try:
         outcomes = run(schedule, args.force, Path(args.logs))

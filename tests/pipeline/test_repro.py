@@ -129,3 +129,42 @@ def test_an_unknown_target_is_one_line_from_dvc(capsys, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     assert main(["--dry", "no-such-stage"]) == 1
     assert "no-such-stage" in capsys.readouterr().err
+
+
+def test_runner_on_a_real_dvc_repo_shares_cores_and_stops_below_a_failure(tmp_path, monkeypatch):
+    """Real git and DVC: `ok` and `boom` are ready together and get a core each (the stage writes
+    the PIPELINE_THREADS it saw); `after_boom` never starts; `after_ok` runs; DVC locks `ok`."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    py = sys.executable
+
+    def stage(cmd, deps, outs):
+        return {"cmd": cmd, "deps": deps, "outs": outs}
+
+    write_threads = f"{py} -c \"import os; open('{{}}', 'w').write(os.environ['{THREADS_ENV}'])\""
+    dag = {"stages": {
+        "root": stage(write_threads.format("root.txt"), ["seed.txt"], ["root.txt"]),
+        "ok": stage(write_threads.format("ok.txt"), ["root.txt"], ["ok.txt"]),
+        "boom": stage(f"{py} -c \"raise SystemExit(3)\"", ["root.txt"], ["boom.txt"]),
+        "after_ok": stage(write_threads.format("after_ok.txt"), ["ok.txt"], ["after_ok.txt"]),
+        "after_boom": stage(write_threads.format("after_boom.txt"), ["boom.txt"], ["after_boom.txt"]),
+    }}
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(py).parent}{os.pathsep}{os.environ['PATH']}"}
+    for cmd in (["git", "init", "-q"], [py, "-m", "dvc", "init", "-q"]):
+        subprocess.run(cmd, cwd=tmp_path, check=True, env=env)
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(dag))
+    (tmp_path / "seed.txt").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    assert main(["--jobs", "2", "--cores", "2", "--logs", "logs"]) == 1
+    assert (tmp_path / "root.txt").read_text() == "2"  # alone: every core
+    assert (tmp_path / "ok.txt").read_text() == "1"  # beside boom: one core
+    assert (tmp_path / "after_ok.txt").exists() and not (tmp_path / "after_boom.txt").exists()
+    assert "exited with 3" in (tmp_path / "logs" / "boom.log").read_text()
+    locked = yaml.safe_load((tmp_path / "dvc.lock").read_text())["stages"]
+    assert {"root", "ok", "after_ok"} <= set(locked) and "boom" not in locked
