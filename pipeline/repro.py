@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import networkx as nx
+
 from pipeline.stage import THREADS_ENV
 
 
@@ -55,20 +57,12 @@ class Schedule:
         unknown = {u for ups in self.upstream.values() for u in ups} - set(self.upstream)
         if unknown:
             raise ValueError(f"upstream stages not in the run: {sorted(unknown)}")
-        self._downstream = {name: self._below(name) for name in self.upstream}
+        graph = nx.DiGraph()  # an edge goes from a stage to a stage that waits for it
+        graph.add_nodes_from(self.upstream)
+        graph.add_edges_from((up, name) for name, ups in self.upstream.items() for up in ups)
+        self._downstream = {name: nx.descendants(graph, name) for name in self.upstream}
         rank = {name: i for i, name in enumerate(self.order)}
         self._key = {name: (-len(self._downstream[name]), rank.get(name, len(rank)), name) for name in self.upstream}
-
-    def _below(self, name: str) -> set[str]:
-        below: set[str] = set()
-        frontier = [name]
-        while frontier:
-            current = frontier.pop()
-            for other, ups in self.upstream.items():
-                if current in ups and other not in below:
-                    below.add(other)
-                    frontier.append(other)
-        return below
 
     def ready(self) -> list[str]:
         settled = self.done | self.failed | self.blocked | set(self.running)
@@ -105,7 +99,6 @@ class Schedule:
 def dvc_plan(targets: list[str], force: bool) -> tuple[dict[str, set[str]], list[str]]:
     """From DVC: the stages to run (out of date ones and all below them, or every selected stage
     with `force`), each with the stages of the run it waits for, and dvc.yaml's stage order."""
-    import networkx as nx
     from dvc.repo import Repo
 
     with Repo(".") as repo:
@@ -137,7 +130,6 @@ class Outcome:
     name: str
     threads: int
     seconds: float
-    code: int
     what: str  # ran | cached | up to date | failed
 
 
@@ -187,8 +179,7 @@ def run(schedule: Schedule, force: bool, logs: Path, say=say_now) -> list[Outcom
                 handle.close()
                 seconds = time.monotonic() - began
                 text = log_path.read_text(errors="replace")
-                outcome = Outcome(name, schedule.running[name], seconds, proc.returncode,
-                                  what_dvc_did(text, proc.returncode))
+                outcome = Outcome(name, schedule.running[name], seconds, what_dvc_did(text, proc.returncode))
                 outcomes.append(outcome)
                 schedule.finish(name, proc.returncode == 0)
                 say(f"{stamp()} {outcome.what:>10} {name} in {seconds:.1f} s")

@@ -127,14 +127,14 @@ def code_run_by(entry: str) -> set[Path]:
     call the helper (train_common's sampler, for RL), which declare them through the entry."""
     import ast
 
-    seen: set[str] = set()
+    seen: dict[str, Path] = {}
     todo = [(entry, True)]
     while todo:
         module, anywhere = todo.pop()
         path = module_file(module)
         if module in seen or path is None:
             continue
-        seen.add(module)
+        seen[module] = path
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree) if anywhere else tree.body:
             if isinstance(node, ast.Import):
@@ -144,7 +144,7 @@ def code_run_by(entry: str) -> set[Path]:
             else:
                 continue
             todo += [(n, False) for n in names if n.split(".")[0] in PACKAGES and n not in SCHEMA]
-    return {module_file(m) for m in seen if module_file(m).name != "__init__.py"}
+    return {path for path in seen.values() if path.name != "__init__.py"}
 
 
 def test_every_module_a_stage_runs_is_a_dependency(repo):

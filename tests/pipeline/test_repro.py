@@ -93,8 +93,7 @@ def test_what_dvc_did_is_read_from_its_log():
 
 
 def test_summary_names_each_stage_and_the_wall_time():
-    text = summary([Outcome("sft", 2, 250.0, 0, "ran"), Outcome("evaluate@sft", 1, 30.5, 0, "ran")], 300.0,
-                   ["report"])
+    text = summary([Outcome("sft", 2, 250.0, "ran"), Outcome("evaluate@sft", 1, 30.5, "ran")], 300.0, ["report"])
     assert "evaluate@sft        1     30.5  ran" in text
     assert "2 stages in 5.0 min of wall time (4.7 min of stage time)" in text
     assert "not run (upstream failed): report" in text
