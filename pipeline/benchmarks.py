@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", required=True, help="output: normalised benchmark (JSONL)")
     p.add_argument("--metrics", required=True, help="output: counts (JSON)")
     args = p.parse_args(argv)
-    stage.setup(args.params)
+    stage.setup(args.params, uses_torch=False)
     counts: Counter[str] = Counter()
     items = read_problems(args.source, args.name, counts)
     write_jsonl_atomic(args.out, items)

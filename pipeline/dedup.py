@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     from data_selection.executors import PeakRss, peak_rss_mb
     from data_selection.shards import plan_shards
 
-    params = stage.setup(args.params)
+    params = stage.setup(args.params, uses_torch=False)
     shards = plan_shards(stage.require_file(args.pages), params.executor.shard_bytes)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     from training.checkpoint import Checkpointer
     from training.model import load_model
     from training.step_log import StepLogger
+    from training.tokenizer import encode_texts
 
     params = stage.setup(args.params)
     method = get_method(args.method)
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     engine = make_rollout_engine(params, args.init, policy, tokenizer, cfg.questions_per_step * cfg.group_size)
     skipped: Counter[str] = Counter()
     problems = with_prompts(read_problems(str(stage.require_file(args.train)), "rl", skipped), params.prompt, tokenizer)
-    longest = max(len(tokenizer(q["prompt"], add_special_tokens=False)["input_ids"]) for q in problems[:2000])
+    longest = max(map(len, encode_texts(tokenizer, [q["prompt"] for q in problems[:2000]])))
     length = longest + cfg.max_new_tokens
     log_memory(params, policy, "grpo", rows=micro_rows(cfg.micro_batch_size, cfg.questions_per_step * cfg.group_size),
                seq_len=length, sampling=(cfg.questions_per_step * cfg.group_size, length))

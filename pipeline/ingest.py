@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", required=True, help="output: pages (JSONL)")
     p.add_argument("--metrics", required=True, help="output: counts by reason and pages by source (JSON)")
     args = p.parse_args(argv)
-    params = stage.setup(args.params)
+    params = stage.setup(args.params, uses_torch=False)
     inputs = expand_inputs(args.input or [_web_input(params.data.web, params.data.path)])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     from data_selection.mine_report import plot_rounds, summary
     from data_selection.shards import plan_shards
 
-    params = stage.setup(args.params)
+    params = stage.setup(args.params, uses_torch=False)
     annotation = load_annotation(stage.require_file(args.annotation))
     skipped: Counter[str] = Counter()
     seed_texts = JsonlTexts(stage.require_file(args.seed_pages), skipped)  # read by index, not held

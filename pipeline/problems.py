@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", required=True, help="output: normalised problems (JSONL)")
     p.add_argument("--metrics", required=True, help="output: counts per source and reason (JSON)")
     args = p.parse_args(argv)
-    params = stage.setup(args.params)
+    params = stage.setup(args.params, uses_torch=False)
     cfg = getattr(params.data, args.role)
     counts: dict[str, Counter[str]] = {}
     if cfg.source == "synthetic":

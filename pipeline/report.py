@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     # Imported after parsing: matplotlib takes seconds, which `--help` should not.
     from evaluation.report import markdown_report, plot_passk_majk
 
-    stage.setup(args.params)
+    stage.setup(args.params, uses_torch=False)
     results = {name: json.loads(require_file(path).read_text()) for name, path in args.model}
     rm = {name: json.loads(require_file(path).read_text()) for name, path in args.rm}
     runs = {name: json.loads(require_file(path).read_text()) for name, path in args.run}

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", required=True, help="output: seed pages with url, text, source (JSONL)")
     p.add_argument("--metrics", required=True, help="output: pages per source, skips per reason (JSON)")
     args = p.parse_args(argv)
-    params = stage.setup(args.params)
+    params = stage.setup(args.params, uses_torch=False)
     cfg = params.data.seed
     counts: dict[str, Counter[str]] = {}
     read = tqdm(_pages(params, args, counts), desc="seed: pages", unit="page", mininterval=2)

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     # Imported after parsing: transformers takes a second, which `--help` should not.
     from training.tokenizer import ensure_pad, train_bpe
 
-    params = stage.setup(args.params)
+    params = stage.setup(args.params, uses_torch=False)
     cfg = params.tokenizer
     if cfg.pretrained is not None:
         from transformers import AutoTokenizer

@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--test", required=True, help="output: test problems (JSONL, GSM8K layout)")
     p.add_argument("--metrics", required=True, help="output: counts (JSON)")
     args = p.parse_args(argv)
-    params = stage.setup(args.params)
+    params = stage.setup(args.params, uses_torch=False)
     cfg = params.world
     train, test = make_splits(cfg.problems, params.seed)
     planted = [(t["id"], t["question"]) for t in test]

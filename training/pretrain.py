@@ -6,20 +6,33 @@ them and cut into equal chunks; no document boundary masking (standard practice,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import torch
 from transformers import PreTrainedTokenizerBase
 
 from training.loop import draw_indices
+from training.tokenizer import encode_texts
+
+
+def _batches(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def pack_corpus(texts: Iterable[str], tokenizer: PreTrainedTokenizerBase, seq_len: int) -> torch.Tensor:
     """Token chunks of shape (n_chunks, seq_len); the remainder of the stream is dropped."""
     stream: list[int] = []
-    for text in texts:
-        stream.extend(tokenizer(text, add_special_tokens=False)["input_ids"])
-        stream.append(tokenizer.eos_token_id)
+    for batch in _batches(texts, 1024):  # bounded memory on a real corpus, one tokenizer call per batch
+        for ids in encode_texts(tokenizer, batch):
+            stream.extend(ids)
+            stream.append(tokenizer.eos_token_id)
     n_chunks = len(stream) // seq_len
     if n_chunks == 0:
         raise ValueError(f"corpus too small: {len(stream)} tokens, less than one chunk of seq_len={seq_len}")

@@ -15,6 +15,7 @@ from transformers import PreTrainedTokenizerBase
 
 from evaluation.prompts import format_prompt, training_target
 from training.loop import draw_indices
+from training.tokenizer import encode_texts
 
 IGNORE = -100  # label value that transformers' causal-LM loss skips
 
@@ -33,12 +34,16 @@ def encode_examples(problems: list[dict], tokenizer: PreTrainedTokenizerBase, ma
     `missing_solution` (a normalised problem with an empty solution teaches nothing).
     """
     examples, counts = [], Counter()
+    usable = []
     for p in problems:
         if not p["solution"].strip():
             counts["missing_solution"] += 1
             continue
-        prompt = tokenizer(format_prompt(fmt, p["question"], tokenizer), add_special_tokens=False)["input_ids"]
-        target = tokenizer(training_target(p, fmt), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        usable.append(p)
+    prompts = encode_texts(tokenizer, [format_prompt(fmt, p["question"], tokenizer) for p in usable])
+    targets = encode_texts(tokenizer, [training_target(p, fmt) for p in usable])
+    for p, prompt, target in zip(usable, prompts, targets, strict=True):
+        target = target + [tokenizer.eos_token_id]
         if len(prompt) + len(target) > max_len:
             counts["too_long"] += 1
             continue

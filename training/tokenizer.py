@@ -7,10 +7,10 @@ arithmetic instead of memorising number tokens. The result is saved as a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 EOS = "<|endoftext|>"
 # GPT-2's pre-tokenizer pattern with `\p{N}+` narrowed to one digit: " 15" becomes " 1", "5", so a
@@ -48,3 +48,22 @@ def ensure_pad(tokenizer: PreTrainedTokenizerFast) -> PreTrainedTokenizerFast:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+def encode_texts(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids of each text without special tokens: `tokenizer(text, add_special_tokens=False)`
+    for every text, in one call.
+
+    Why: called text by text, the `transformers` wrapper cost more than the encoding itself. SFT's
+    40,000 prompts and targets took 10.9 s one by one, 7.0 s as one wrapper call and about 4 s in
+    the Rust backend's `encode_batch` (measured on the default, machine loaded). The backend is
+    called directly only where that is what the wrapper would do: a fast tokenizer with no
+    truncation or padding configured and its special-token splitting as the wrapper sets it;
+    otherwise the wrapper takes the whole list."""
+    texts = list(texts)
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    direct = (backend is not None and backend.truncation is None and backend.padding is None
+              and backend.encode_special_tokens == bool(getattr(tokenizer, "split_special_tokens", False)))
+    if not direct:
+        return tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+    return [encoding.ids for encoding in backend.encode_batch(texts, add_special_tokens=False)]
