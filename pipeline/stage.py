@@ -43,8 +43,8 @@ def setup(params_path: str, uses_torch: bool = True) -> Params:
     stage, before any work, with one line naming the param and the path. uses_torch=False (the
     data stages, which draw from their own seeded `random.Random`s) seeds Python's generator
     only and never imports torch: the import and deterministic mode, which loads torch._dynamo,
-    took 6.6 of the 6.9 s of `benchmarks@gsm8k` (cProfile), and five data stages run one after
-    another ahead of SFT."""
+    took 6.6 of the 6.9 s of `benchmarks@gsm8k` (cProfile), and world, dedup, mine and tokenizer
+    run one after another ahead of SFT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     params = load_params(params_path)
     missing = missing_inputs(params.data)

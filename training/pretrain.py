@@ -16,6 +16,7 @@ from training.tokenizer import encode_texts
 
 
 def _batches(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Consecutive lists of `size` texts (itertools.batched needs Python 3.12; we support 3.11)."""
     batch: list[str] = []
     for text in texts:
         batch.append(text)
@@ -29,7 +30,7 @@ def _batches(texts: Iterable[str], size: int) -> Iterator[list[str]]:
 def pack_corpus(texts: Iterable[str], tokenizer: PreTrainedTokenizerBase, seq_len: int) -> torch.Tensor:
     """Token chunks of shape (n_chunks, seq_len); the remainder of the stream is dropped."""
     stream: list[int] = []
-    for batch in _batches(texts, 1024):  # bounded memory on a real corpus, one tokenizer call per batch
+    for batch in _batches(texts, 1024):  # one tokenizer call per 1024 texts of a possibly streamed corpus
         for ids in encode_texts(tokenizer, batch):
             stream.extend(ids)
             stream.append(tokenizer.eos_token_id)
