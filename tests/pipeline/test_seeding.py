@@ -1,6 +1,12 @@
 """Stage seeding: a CPU stage runs torch in deterministic mode, so that reruns are bit-identical
 (pipeline/stage.py, seed_everything)."""
 
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -26,11 +32,6 @@ def test_cpu_stages_run_torch_in_deterministic_mode():
 def test_data_stage_setup_never_imports_torch(tmp_path):
     """Data stages (`stage.setup(..., uses_torch=False)`) seed Python's generator only: torch's
     import and deterministic mode cost them most of their run time."""
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[2]
     source = tmp_path / "gsm8k.jsonl"
     source.write_text(json.dumps({"question": "What is 2 + 3?", "answer": "2 + 3 = 5\n#### 5"}) + "\n")
@@ -42,7 +43,6 @@ def test_data_stage_setup_never_imports_torch(tmp_path):
     done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
     imported, drawn = done.stdout.split()
     assert imported == "False"
-    import random
     random.seed(0)  # params.yaml's seed
     assert float(drawn) == random.random()
     assert json.loads((tmp_path / "m.json").read_text())["records"] == 1
