@@ -17,14 +17,14 @@ import argparse
 import csv
 import json
 import math
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from stage_runs import ROOT, run, write_with_notes
+from stage_runs import with_overrides as set_params
 
 # name: (method, {dotted param: value}); the defaults of the run are params.yaml's.
 RUNS: dict[str, tuple[str, dict]] = {
@@ -44,15 +44,7 @@ RM = {"grpo_process": "prm", "grpo_iterative": "prm", "grpo_outcome_orm": "orm"}
 
 
 def with_overrides(base: dict, overrides: dict) -> dict:
-    out = json.loads(json.dumps(base))
-    for dotted, value in overrides.items():
-        node = out
-        *path, last = dotted.split(".")
-        for key in path:
-            node = node[key]
-        if last not in node:
-            raise KeyError(f"{dotted}: not a key of params.yaml")
-        node[last] = value
+    out = set_params(base, overrides)
     # The sweep measures drift, so the guard stays off; evaluation only on the synthetic set.
     out["grpo"]["model_reward"]["min_agreement"] = 0.0
     # Measured with HF generate as the sampler; the lean engine samples the same distribution
@@ -61,13 +53,6 @@ def with_overrides(base: dict, overrides: dict) -> dict:
     out["evaluate"]["backend"] = "hf"
     out["evaluate"]["benchmarks"] = [b for b in out["evaluate"]["benchmarks"] if b["name"] == "synthetic"]
     return out
-
-
-def run(cmd: list[str], log: Path) -> None:
-    with log.open("w") as fh:
-        proc = subprocess.run(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
-    if proc.returncode:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}; see {log}")
 
 
 def agreement_trace(live: Path) -> list[float]:
@@ -170,10 +155,7 @@ def main() -> None:
              "SFT. Agreement: share of the step's samples where the reward model's verdict (> 0.5) matches the "
              "rule grader; 'lowest logged' is the minimum over the logged steps (every 5th). GRPO s: the stage's "
              "wall time, not a speed benchmark. Other settings are params.yaml's.\n\n")
-    md = ROOT / args.markdown
-    # The hand-written reading of the results ("## What it shows") survives a rerun of the table.
-    notes = md.read_text().partition("\n## ")[2] if md.is_file() else ""
-    md.write_text(intro + table + (f"\n## {notes}" if notes else ""))
+    write_with_notes(ROOT / args.markdown, intro + table)
     print(table)
 
 
