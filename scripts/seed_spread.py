@@ -133,8 +133,9 @@ def main() -> None:
              "step and the samples drawn for them), evaluated by `pipeline.evaluate` on the synthetic test set with "
              f"the pipeline's own evaluation settings and seed ({results['sft']['n_problems']} problems, "
              "percentages). The reference row is the pipeline's run (`metrics/eval`). '2 SE of a difference' is "
-             "the evaluation's noise alone (evaluation/findings.py, at the mean and SFT); the standard deviation "
-             "over seeds is the training run's own.\n\n")
+             "the evaluation's noise alone (evaluation/findings.py, at the mean and SFT, over problems); for "
+             "sample_acc it is an upper bound, since a problem's share of correct samples varies no more than "
+             "one 0/1 grade of the same mean. The standard deviation over seeds is the training run's own.\n\n")
     write_with_notes(ROOT / args.markdown, intro + "\n".join(tables))
     print("\n".join(tables))
 
