@@ -305,11 +305,12 @@ def path_check_benchmarks(results: dict[str, dict[str, dict]], roles: dict[str, 
 
 def markdown_report(results: dict[str, dict[str, dict]], png_name: str, roles: dict[str, str] | None = None,
                     rm: dict[str, dict] | None = None, runs: dict[str, dict] | None = None,
-                    sweep_link: str | None = None) -> str:
+                    sweep_link: str | None = None, seed_spread_link: str | None = None) -> str:
     """The whole report: the summary table, then per benchmark its full table, the paper's 2x2,
     findings checked and ablations (when `roles` maps roles of `evaluation.findings` to model
     names) and breakdowns; then reward-model quality (`rm`: name -> metrics) and RL runs (`runs`:
-    model name -> GRPO metrics). `sweep_link` (a relative path) adds a note pointing at the sweep."""
+    model name -> GRPO metrics). `sweep_link` and `seed_spread_link` (relative paths) add notes
+    pointing at the sweep and at the spread over training seeds (scripts/seed_spread.py)."""
     if not results:
         raise ValueError("results: empty")
     roles = roles or {}
@@ -321,6 +322,9 @@ def markdown_report(results: dict[str, dict[str, dict]], png_name: str, roles: d
     if sweep_link:
         parts.append(f"Model-reward RL settings were chosen by the sweep in [{os.path.basename(sweep_link)}]"
                      f"({sweep_link}).\n")
+    if seed_spread_link:
+        parts.append("Each RL row is one training run: how far the results move with the training seed and with "
+                     f"the SFT checkpoint is measured in [{os.path.basename(seed_spread_link)}]({seed_spread_link}).\n")
     parts.append(summary_table(results))
     checks = path_check_benchmarks(results, roles)
     if checks:

@@ -42,7 +42,7 @@ def headline_keys(metrics: dict) -> list[str]:
     return ["top1", f"maj@{ks[-1]}", f"pass@{ks[-1]}", "sample_acc"]
 
 
-def markdown(method: str, runs: dict[int, dict], sft: dict, reference_seed: int) -> str:
+def markdown(method: str, runs: dict[int, dict], sft: dict, reference_seed: int | None) -> str:
     """A table of one method's runs by seed (percentages), then mean ± sd, range and the mean gain
     over SFT, with the evaluation's 2 SE of a difference at the mean for comparison."""
     keys = headline_keys(sft)

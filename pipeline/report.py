@@ -16,6 +16,14 @@ from pipeline import stage
 from pipeline.stage import require_file
 
 
+def link(page: str | None, markdown: str) -> str | None:
+    """`page` relative to the report's folder, for a Markdown link; None when it does not exist
+    (these pages are written by hand-run scripts, not by a stage)."""
+    if not page or not os.path.isfile(page):
+        return None
+    return os.path.relpath(page, os.path.dirname(os.path.abspath(markdown))).replace(os.sep, "/")
+
+
 def main(argv: list[str] | None = None) -> None:
     p = stage.parser(__doc__)
     p.add_argument("--model", nargs=2, action="append", required=True, metavar=("NAME", "METRICS_JSON"),
@@ -33,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
                         "RL runs section (repeatable)")
     p.add_argument("--sweep", metavar="MARKDOWN",
                    help="the sweep report; when the file exists the report links it (relative to --markdown)")
+    p.add_argument("--seed-spread", metavar="MARKDOWN",
+                   help="the seed-spread page (scripts/seed_spread.py); linked when the file exists, as --sweep")
     p.add_argument("--markdown", required=True, help="output: report tables (Markdown)")
     p.add_argument("--png", required=True, help="output: pass@K and maj@K vs K per benchmark (PNG)")
     args = p.parse_args(argv)
@@ -43,10 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     results = {name: json.loads(require_file(path).read_text()) for name, path in args.model}
     rm = {name: json.loads(require_file(path).read_text()) for name, path in args.rm}
     runs = {name: json.loads(require_file(path).read_text()) for name, path in args.run}
-    sweep = None
-    if args.sweep and os.path.isfile(args.sweep):
-        sweep = os.path.relpath(args.sweep, os.path.dirname(os.path.abspath(args.markdown))).replace(os.sep, "/")
-    text = markdown_report(results, os.path.basename(args.png), dict(args.role), rm, runs, sweep)
+    text = markdown_report(results, os.path.basename(args.png), dict(args.role), rm, runs,
+                           link(args.sweep, args.markdown), link(args.seed_spread, args.markdown))
     if args.data:
         text += "\n" + provenance_markdown({name: json.loads(require_file(path).read_text()) for name, path in args.data})
     write_text_atomic(args.markdown, text)

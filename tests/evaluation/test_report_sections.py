@@ -114,9 +114,11 @@ def test_rl_runs_table_with_stopped_early_rows_and_refresh_table():
 
 
 def test_report_puts_sweep_note_near_the_top_and_sections_at_the_end():
-    text = markdown_report(RESULTS, "fig7.png", ROLES, RM, RUNS, "sweep.md")
+    text = markdown_report(RESULTS, "fig7.png", ROLES, RM, RUNS, "sweep.md", "seed_spread.md")
     note = "Model-reward RL settings were chosen by the sweep in [sweep.md](sweep.md)."
     assert note in text and text.index(note) < text.index("| benchmark | model |")
+    spread = "is measured in [seed_spread.md](seed_spread.md)."
+    assert spread in text and text.index(note) < text.index(spread) < text.index("| benchmark | model |")
     assert text.index("## synthetic") < text.index("## Reward-model quality") < text.index("## RL runs")
 
 
@@ -139,17 +141,19 @@ def test_cli_end_to_end(tmp_path):
     out = tmp_path / "reports"
     out.mkdir()
     (out / "sweep.md").write_text("# Sweep\n")
+    (out / "seed_spread.md").write_text("# Spread\n")
     md, png = out / "report.md", out / "fig7.png"
-    report_stage.main([*argv, "--sweep", str(out / "sweep.md"), "--markdown", str(md), "--png", str(png)])
+    report_stage.main([*argv, "--sweep", str(out / "sweep.md"), "--seed-spread", str(out / "seed_spread.md"),
+                       "--markdown", str(md), "--png", str(png)])
     text = md.read_text()
-    assert "[sweep.md](sweep.md)" in text
+    assert "[sweep.md](sweep.md)" in text and "[seed_spread.md](seed_spread.md)" in text
     for heading in ("## gsm8k (path check)", "### synthetic: the paper's 2x2", "### synthetic: the paper's findings",
                     "### synthetic: ablations beyond the paper", "## Reward-model quality", "## RL runs",
                     "### Reward model after each iterative-RL refresh (grpo-iterative)"):
         assert heading in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # a sweep file that does not exist (yet): no note, no error; --rm / --run / --sweep are optional
-    report_stage.main([*base, "--sweep", str(out / "missing.md"), "--markdown", str(md),
-                       "--png", str(png)])
+    # pages that do not exist (yet): no note, no error; --rm / --run / --sweep / --seed-spread are optional
+    report_stage.main([*base, "--sweep", str(out / "missing.md"), "--seed-spread", str(out / "missing2.md"),
+                       "--markdown", str(md), "--png", str(png)])
     text = md.read_text()
-    assert "sweep" not in text and "## RL runs" not in text and "## Reward-model quality" not in text
+    assert "sweep" not in text and "training seed" not in text and "## RL runs" not in text and "## Reward-model quality" not in text
