@@ -31,8 +31,8 @@ import yaml
 
 from stage_runs import ROOT, run, with_overrides, write_with_notes
 
-sys.path.insert(0, str(ROOT))
-from evaluation.spread import headline_keys, markdown  # noqa: E402
+from evaluation.spread import headline_keys, markdown  # stage_runs put the project root on sys.path
+from inputs.jsonl import write_text_atomic
 
 # method: (the pipeline's model name, the stage's extra inputs), as dvc.yaml runs it.
 METHODS: dict[str, tuple[str, list[str]]] = {
@@ -110,7 +110,7 @@ def one(method: str, seed: int, base: dict, sft: Path, work: Path, threads: int 
     row = evaluate(d / "model", f"{method}-seed{seed}", d, d / "eval_params.yaml", threads)
     row["train_seconds"] = round(seconds, 1)
     print(f"seed_spread: {method} seed {seed}: top1 {row['top1']:.3f} ({seconds:.0f} s training)", flush=True)
-    (d / "row.json").write_text(json.dumps(row))
+    write_text_atomic(d / "row.json", json.dumps(row))  # the finish mark: whole or absent
     return row
 
 
@@ -121,7 +121,7 @@ def sft_row(base: dict, sft: Path, work: Path, threads: int | None) -> dict:
         return row
     (d / "eval_params.yaml").write_text(eval_params(base))
     row = evaluate(sft, "sft", d, d / "eval_params.yaml", threads)
-    (d / "row.json").write_text(json.dumps(row))
+    write_text_atomic(d / "row.json", json.dumps(row))  # the finish mark: whole or absent
     return row
 
 
@@ -170,7 +170,7 @@ def main() -> None:
         for method in args.method:
             ref = synthetic_metrics(ROOT / f"metrics/eval/{METHODS[method][0]}.json")
             results["runs"][method][str(ref_seed)] = {k: ref[k] for k in headline_keys(ref)} | {"n_problems": ref["n_problems"]}
-    out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    write_text_atomic(out, json.dumps(results, indent=1, sort_keys=True) + "\n")
     tables = [markdown(method, {int(s): r for s, r in runs.items()}, results["sft"], ref_seed)
               for method, runs in sorted(results["runs"].items())]
     reference = ("The reference row is the pipeline's run (`metrics/eval`). " if pipeline_sft else

@@ -1,14 +1,18 @@
 """Helpers of the scripts that rerun pipeline stages by hand on a copy of params.yaml
-(`sweep_model_reward.py`, `seed_spread.py`): dotted overrides and a logged subprocess."""
+(`sweep_model_reward.py`, `seed_spread.py`): dotted overrides, a logged subprocess, the results
+page written atomically with its hand-written notes kept."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the scripts run as files; the project's packages sit at the root
+from inputs.jsonl import write_text_atomic  # noqa: E402
 
 
 def with_overrides(base: dict, overrides: dict) -> dict:
@@ -44,4 +48,4 @@ def write_with_notes(md: Path, generated: str) -> None:
     """Write a results page: `generated` (title, intro, tables), then the hand-written reading
     of the results (its first `## ` section onwards) kept from the page already there."""
     notes = md.read_text().partition("\n## ")[2] if md.is_file() else ""
-    md.write_text(generated + (f"\n## {notes}" if notes else ""))
+    write_text_atomic(md, generated + (f"\n## {notes}" if notes else ""))
