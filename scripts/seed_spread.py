@@ -53,6 +53,11 @@ def synthetic_metrics(path: Path) -> dict:
     return json.loads(path.read_text())["synthetic"]
 
 
+def figures(m: dict) -> dict:
+    """The headline figures of a benchmark's metrics, and its problem count for the 2 SE."""
+    return {k: m[k] for k in headline_keys(m)} | {"n_problems": m["n_problems"]}
+
+
 def digest(model: Path) -> str:
     """A short hash of a model directory's files: a finished run is reused only from the same model."""
     h = hashlib.sha256()
@@ -75,8 +80,7 @@ def evaluate(model: Path, name: str, d: Path, params: Path, threads: int | None)
          "--benchmark", "synthetic", "data/world/test.jsonl", "--samples", str(d / "samples.jsonl"),
          "--metrics", str(d / "eval.json"), "--headline", str(d / "headline.json"), "--timing", str(d / "timing.json"),
          "--curves", str(d / "curves")], d / "eval.log", threads)
-    m = synthetic_metrics(d / "eval.json")
-    return {k: m[k] for k in headline_keys(m)} | {"n_problems": m["n_problems"]}
+    return figures(synthetic_metrics(d / "eval.json"))
 
 
 def cached(d: Path, key: str) -> dict | None:
@@ -92,11 +96,11 @@ def cached(d: Path, key: str) -> dict | None:
     return None
 
 
-def one(method: str, seed: int, base: dict, sft: Path, work: Path, threads: int | None) -> dict:
+def one(method: str, seed: int, base: dict, sft: Path, sft_digest: str, work: Path, threads: int | None) -> dict:
     """Train `method` with `seed` from `sft`, evaluate it with the base params' evaluation."""
     d = work / f"{method}-seed{seed}"
     train_params = d / "params.yaml"
-    key = yaml.safe_dump(with_overrides(base, {"seed": seed}), sort_keys=False) + f"# init: {digest(sft)}\n"
+    key = yaml.safe_dump(with_overrides(base, {"seed": seed}), sort_keys=False) + f"# init: {sft_digest}\n"
     if (row := cached(d, key)) is not None:
         return row
     (d / "eval_params.yaml").write_text(eval_params(base))
@@ -114,12 +118,13 @@ def one(method: str, seed: int, base: dict, sft: Path, work: Path, threads: int 
     return row
 
 
-def sft_row(base: dict, sft: Path, work: Path, threads: int | None) -> dict:
+def sft_row(base: dict, sft: Path, sft_digest: str, work: Path, threads: int | None) -> dict:
     """The starting model's figures under the same evaluation."""
     d = work / "sft"
-    if (row := cached(d, eval_params(base) + f"# model: {digest(sft)}\n")) is not None:
+    ev = eval_params(base)
+    if (row := cached(d, ev + f"# model: {sft_digest}\n")) is not None:
         return row
-    (d / "eval_params.yaml").write_text(eval_params(base))
+    (d / "eval_params.yaml").write_text(ev)
     row = evaluate(sft, "sft", d, d / "eval_params.yaml", threads)
     write_text_atomic(d / "row.json", json.dumps(row))  # the finish mark: whole or absent
     return row
@@ -144,32 +149,31 @@ def main() -> None:
         p.error(f"--sft: {args.sft} is not a model directory (no config.json)")
     base = yaml.safe_load((ROOT / "params.yaml").read_text())
     threads = 1 if args.jobs > 1 else None
+    work, sft_digest = Path(args.work).resolve(), digest(sft)
     pipeline_sft = sft == (ROOT / "models/sft").resolve()
     if pipeline_sft:
         # The pipeline's own runs are the reference rows, as evaluated in metrics/eval.
         ref_seed = base["seed"]
         if ref_seed in args.seeds:
             p.error(f"--seeds: {ref_seed} is params.yaml's seed, whose run is the pipeline's own (metrics/eval)")
-        m = synthetic_metrics(ROOT / "metrics/eval/sft.json")
-        sft_figures = {k: m[k] for k in headline_keys(m)} | {"n_problems": m["n_problems"]}
+        sft_figures = figures(synthetic_metrics(ROOT / "metrics/eval/sft.json"))
     else:
         if not (args.out and args.markdown):
             p.error("--sft other than models/sft: give --out and --markdown (the default page is the pipeline's)")
         ref_seed = None
-        sft_figures = sft_row(base, sft, Path(args.work).resolve(), None)
+        sft_figures = sft_row(base, sft, sft_digest, work, None)
     out = ROOT / (args.out or "reports/seed_spread.json")
     results = json.loads(out.read_text()) if out.is_file() else {"runs": {}}
     results |= {"sft": sft_figures, "sft_model": args.sft, "reference_seed": ref_seed}
-    work = Path(args.work).resolve()
     jobs = [(m, s) for m in args.method for s in args.seeds]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        done = list(pool.map(lambda job: (job, one(*job, base, sft, work, threads)), jobs))
+        done = list(pool.map(lambda job: (job, one(*job, base, sft, sft_digest, work, threads)), jobs))
     for (method, seed), row in done:
         results["runs"].setdefault(method, {})[str(seed)] = row
     if pipeline_sft:
         for method in args.method:
-            ref = synthetic_metrics(ROOT / f"metrics/eval/{METHODS[method][0]}.json")
-            results["runs"][method][str(ref_seed)] = {k: ref[k] for k in headline_keys(ref)} | {"n_problems": ref["n_problems"]}
+            ref = ROOT / f"metrics/eval/{METHODS[method][0]}.json"
+            results["runs"][method][str(ref_seed)] = figures(synthetic_metrics(ref))
     write_text_atomic(out, json.dumps(results, indent=1, sort_keys=True) + "\n")
     tables = [markdown(method, {int(s): r for s, r in runs.items()}, results["sft"], ref_seed)
               for method, runs in sorted(results["runs"].items())]
