@@ -14,12 +14,14 @@ ones a plain `dvc repro` writes, bit for bit: on CPU, deterministic mode makes t
 change speed only (tests/pipeline/test_dvc_smoke.py compares every output's hash).
 
 Each stage's output goes to `logs/repro/<stage>.log`; the terminal gets one line per start and
-finish, and a table of stage times at the end.
+finish, and a table of stage times at the end, which also goes to `logs/repro/times.json` with
+the DAG, for `python -m pipeline.replay` to ask what the run would take with some stages faster.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -254,7 +256,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: running stages stopped; training stages resume from their checkpoints")
         return 130
-    print(summary(outcomes, time.monotonic() - began, schedule.not_run()))
+    wall = time.monotonic() - began
+    print(summary(outcomes, wall, schedule.not_run()))
+    from inputs.jsonl import write_text_atomic
+    from pipeline.replay import times_record
+
+    times = Path(args.logs) / "times.json"
+    write_text_atomic(times, json.dumps(times_record(outcomes, upstream, order, args.cores, args.jobs, wall), indent=1) + "\n")
+    print(f"stage times: {times} (what-if: python -m pipeline.replay {times} --scale 'evaluate@*=0.5')")
     return 1 if schedule.failed else 0
 
 

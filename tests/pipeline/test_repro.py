@@ -132,7 +132,8 @@ def test_an_unknown_target_is_one_line_from_dvc(capsys, monkeypatch):
 
 def test_runner_on_a_real_dvc_repo_shares_cores_and_stops_below_a_failure(tmp_path, monkeypatch):
     """Real git and DVC: `ok` and `boom` are ready together and get a core each (the stage writes
-    the PIPELINE_THREADS it saw); `after_boom` never starts; `after_ok` runs; DVC locks `ok`."""
+    the PIPELINE_THREADS it saw); `after_boom` never starts; `after_ok` runs; DVC locks `ok`; the
+    stage times are written for the replay."""
     import os
     import subprocess
     import sys
@@ -165,5 +166,11 @@ def test_runner_on_a_real_dvc_repo_shares_cores_and_stops_below_a_failure(tmp_pa
     assert (tmp_path / "ok.txt").read_text() == "1"  # beside boom: one core
     assert (tmp_path / "after_ok.txt").exists() and not (tmp_path / "after_boom.txt").exists()
     assert "exited with 3" in (tmp_path / "logs" / "boom.log").read_text()
+    # The stage times go to a file for `python -m pipeline.replay`; a failed stage is not in it.
+    import json
+
+    times = json.loads((tmp_path / "logs" / "times.json").read_text())
+    assert set(times["stages"]) == {"root", "ok", "after_ok"} and times["cores"] == 2
+    assert times["stages"]["after_ok"]["upstream"] == ["ok", "root"] and times["stages"]["root"]["threads"] == 2
     locked = yaml.safe_load((tmp_path / "dvc.lock").read_text())["stages"]
     assert {"root", "ok", "after_ok"} <= set(locked) and "boom" not in locked
