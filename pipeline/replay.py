@@ -5,7 +5,7 @@ The runner writes `logs/repro/times.json` at the end of a run: each stage's seco
 the stages it waited for, and the cores and jobs it had. This replays that run through the same
 `Schedule` the runner uses (same start order, same core split), with each stage lasting its
 recorded time times its scale factor, and prints the predicted wall time beside two lower bounds
-(the longest chain of stages, and the stage time spread over the cores).
+(the longest chain of stages, and the core time, seconds x threads, spread over the cores).
 
 A stage lasts its recorded time whatever threads the replay gives it; where a changed finish
 order gives a stage another thread count than it ran with, the replay says how many did, since
@@ -163,11 +163,14 @@ def report(rec: Recorded, seconds: dict[str, float], result: Replayed, cores: in
             lines.append(f"{name:<28} {result.threads[name]:>7} {result.starts[name]:>8.1f} {result.ends[name]:>8.1f}")
     chain, path = critical_path(rec.upstream, seconds)
     busy = sum(seconds.values())
+    # A stage holds the cores it was given however long it runs: SFT, alone with both cores, keeps
+    # the second one from other work. So the bound spreads core time (seconds x threads), not seconds.
+    core_time = sum(seconds[n] * result.threads[n] for n in seconds)
     lines.append(f"recorded run: {rec.wall / 60:.1f} min of wall time, {sum(rec.seconds.values()) / 60:.1f} min "
                  f"of stage time, {len(rec.seconds)} stages, {rec.cores} cores")
     lines.append(f"replayed:     {result.wall / 60:.1f} min of wall time, {busy / 60:.1f} min of stage time")
-    lines.append(f"lower bounds: {chain / 60:.1f} min along {' -> '.join(path)}; "
-                 f"{busy / cores / 60:.1f} min of stage time over {cores} cores")
+    lines.append(f"lower bounds: {chain / 60:.1f} min along {' -> '.join(path)}; {core_time / cores / 60:.1f} min "
+                 f"of core time (seconds x threads) over {cores} cores")
     if result.other_threads:
         lines.append(f"note: {len(result.other_threads)} stages replayed with other thread counts than they ran "
                      f"with, at their recorded times: {', '.join(result.other_threads)}")

@@ -72,7 +72,8 @@ def test_the_report_gives_recorded_and_replayed_times_and_the_bounds(tmp_path, c
     out = capsys.readouterr().out
     assert "recorded run: 0.3 min of wall time, 0.4 min of stage time, 4 stages, 2 cores" in out
     assert "replayed:     0.2 min of wall time, 0.2 min of stage time" in out
-    assert "lower bounds: 0.2 min along a -> b" in out
+    # Core time: a holds both cores for 5 s, then b, c, d one each: (10 + 5 + 3 + 2) / 2 = 10 s.
+    assert "lower bounds: 0.2 min along a -> b; 0.2 min of core time (seconds x threads) over 2 cores" in out
     assert "d                                  1      8.0     10.0" in out
 
 
@@ -99,3 +100,15 @@ def test_bad_inputs_get_one_clear_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([good, "--cores", "0"])
     assert "--cores and --jobs must be >= 1" in capsys.readouterr().err
+
+
+def test_the_committed_record_replays_to_its_measured_wall_time():
+    """reports/run_times.json is a real default run (README, "Why not 15 min on a slow day"):
+    replayed unchanged through today's Schedule it must land on the wall time the runner measured,
+    or the README's what-ifs from it no longer describe this runner."""
+    from pathlib import Path
+
+    rec = load(Path(__file__).resolve().parents[2] / "reports" / "run_times.json")
+    result = replay(rec, rec.seconds)
+    assert result.other_threads == []
+    assert abs(result.wall - rec.wall) <= 0.01 * rec.wall
