@@ -80,7 +80,7 @@ def load(path: str | Path) -> Recorded:
     if not stages:
         raise SystemExit(f"error: {path}: no stage finished in that run, nothing to replay")
     try:
-        return Recorded(
+        rec = Recorded(
             seconds={n: float(s["seconds"]) for n, s in stages.items()},
             threads={n: int(s["threads"]) for n, s in stages.items()},
             upstream={n: set(s["upstream"]) for n, s in stages.items()},
@@ -88,6 +88,19 @@ def load(path: str | Path) -> Recorded:
             wall=float(raw["wall_seconds"]))
     except (KeyError, TypeError, ValueError) as err:
         raise SystemExit(f"error: {path}: malformed ({type(err).__name__}: {err})")
+    problems = [f"{n}: seconds {t}" for n, t in rec.seconds.items() if not t >= 0]
+    problems += [f"{n}: threads {t}" for n, t in rec.threads.items() if t < 1]
+    problems += [f"{n} waits for {u}, which is not in the record" for n, ups in rec.upstream.items()
+                 for u in sorted(ups - set(stages))]
+    if rec.cores < 1 or rec.jobs < 1:
+        problems.append(f"cores {rec.cores}, jobs {rec.jobs}")
+    if not problems:
+        graph = nx.DiGraph((u, n) for n, ups in rec.upstream.items() for u in ups)
+        problems += [f"a cycle: {' -> '.join(c)}" for c in list(nx.simple_cycles(graph))[:1]]
+    if problems:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise SystemExit(f"error: {path}: malformed ({problems[0]}{more})")
+    return rec
 
 
 def replay(rec: Recorded, seconds: dict[str, float], cores: int | None = None,

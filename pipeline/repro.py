@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.replay import times_record
 
     times = Path(args.logs) / "times.json"
-    write_text_atomic(times, json.dumps(times_record(outcomes, upstream, order, args.cores, args.jobs, wall), indent=1) + "\n")
+    record = times_record(outcomes, upstream, order, args.cores, args.jobs, wall)
+    write_text_atomic(times, json.dumps(record, indent=1) + "\n")
     print(f"stage times: {times} (what-if: python -m pipeline.replay {times} --scale 'evaluate@*=0.5')")
     return 1 if schedule.failed else 0
 

@@ -88,6 +88,15 @@ def test_bad_inputs_get_one_clear_line(tmp_path, capsys):
                                "jobs": 2, "wall_seconds": 1}))
     with pytest.raises(SystemExit, match="malformed"):
         main([str(bad)])
+    record = json.loads(times_file(tmp_path).read_text())
+    for change, message in ((("d", "seconds", -1), "d: seconds -1.0"), (("d", "threads", 0), "d: threads 0"),
+                            (("d", "upstream", ["z"]), "d waits for z, which is not in the record"),
+                            (("a", "upstream", ["d"]), "a cycle")):
+        broken = json.loads(json.dumps(record))
+        broken["stages"][change[0]][change[1]] = change[2]
+        bad.write_text(json.dumps(broken))
+        with pytest.raises(SystemExit, match=message):
+            main([str(bad)])
     good = str(times_file(tmp_path))
     with pytest.raises(SystemExit, match="--scale z\\*: matches no stage"):
         main([good, "--scale", "z*=2"])
