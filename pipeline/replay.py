@@ -26,7 +26,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from pipeline.repro import Schedule
+from pipeline.repro import Schedule, stage_graph
 
 TIMES_VERSION = 1
 
@@ -95,8 +95,7 @@ def load(path: str | Path) -> Recorded:
     if rec.cores < 1 or rec.jobs < 1:
         problems.append(f"cores {rec.cores}, jobs {rec.jobs}")
     if not problems:
-        graph = nx.DiGraph((u, n) for n, ups in rec.upstream.items() for u in ups)
-        problems += [f"a cycle: {' -> '.join(c)}" for c in list(nx.simple_cycles(graph))[:1]]
+        problems += [f"a cycle: {' -> '.join(c)}" for c in list(nx.simple_cycles(stage_graph(rec.upstream)))[:1]]
     if problems:
         more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
         raise SystemExit(f"error: {path}: malformed ({problems[0]}{more})")
@@ -126,11 +125,8 @@ def replay(rec: Recorded, seconds: dict[str, float], cores: int | None = None,
 
 def critical_path(upstream: dict[str, set[str]], seconds: dict[str, float]) -> tuple[float, list[str]]:
     """The longest chain of stages, each waiting for the one before (a bound no core count beats)."""
-    graph = nx.DiGraph()
-    graph.add_nodes_from(upstream)
-    graph.add_edges_from((u, n) for n, ups in upstream.items() for u in ups)
     best: dict[str, tuple[float, list[str]]] = {}
-    for name in nx.topological_sort(graph):
+    for name in nx.topological_sort(stage_graph(upstream)):
         before = max((best[u] for u in upstream[name]), default=(0.0, []), key=lambda b: b[0])
         best[name] = (before[0] + seconds[name], before[1] + [name])
     return max(best.values(), key=lambda b: b[0])
@@ -139,9 +135,7 @@ def critical_path(upstream: dict[str, set[str]], seconds: dict[str, float]) -> t
 def scaled(rec: Recorded, scales: list[tuple[str, float]], below: list[tuple[str, float]]) -> dict[str, float]:
     """Each stage's seconds times every factor whose glob matches its name and every factor of a
     stage it is downstream of (`--scale-below`)."""
-    graph = nx.DiGraph()
-    graph.add_nodes_from(rec.upstream)
-    graph.add_edges_from((u, n) for n, ups in rec.upstream.items() for u in ups)
+    graph = stage_graph(rec.upstream)
     out = dict(rec.seconds)
     for pattern, factor in scales:
         hits = fnmatch.filter(out, pattern)

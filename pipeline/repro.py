@@ -35,6 +35,14 @@ import networkx as nx
 from pipeline.stage import THREADS_ENV
 
 
+def stage_graph(upstream: dict[str, set[str]]) -> nx.DiGraph:
+    """Every stage of a run, with an edge from each stage to each stage that waits for it."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(upstream)
+    graph.add_edges_from((up, name) for name, ups in upstream.items() for up in ups)
+    return graph
+
+
 @dataclass
 class Schedule:
     """Which stage starts next and with how many threads; no processes, so it is testable alone.
@@ -59,9 +67,7 @@ class Schedule:
         unknown = {u for ups in self.upstream.values() for u in ups} - set(self.upstream)
         if unknown:
             raise ValueError(f"upstream stages not in the run: {sorted(unknown)}")
-        graph = nx.DiGraph()  # an edge goes from a stage to a stage that waits for it
-        graph.add_nodes_from(self.upstream)
-        graph.add_edges_from((up, name) for name, ups in self.upstream.items() for up in ups)
+        graph = stage_graph(self.upstream)
         self._downstream = {name: nx.descendants(graph, name) for name in self.upstream}
         rank = {name: i for i, name in enumerate(self.order)}
         self._key = {name: (-len(self._downstream[name]), rank.get(name, len(rank)), name) for name in self.upstream}
