@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 import random
@@ -100,11 +102,47 @@ def seed_everything(seed: int, threads: int) -> None:
         # also needs CUBLAS_WORKSPACE_CONFIG and slower kernels: GPU runs are not promised
         # bit-identical.
         torch.use_deterministic_algorithms(True)
+        keep_heap()
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     if threads > 0:
         torch.set_num_threads(threads)
+
+
+# glibc mallopt parameters and the values keep_heap sets.
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+HEAP_MMAP_THRESHOLD = 32 << 20  # the largest glibc accepts on 64-bit (HEAP_MAX_SIZE / 2)
+HEAP_TRIM_THRESHOLD = 1 << 30  # mallopt takes a C int: 1 GiB, not more
+HEAP_TOP_PAD = 64 << 20
+
+
+def keep_heap() -> bool:
+    """Let glibc keep freed tensor memory for reuse instead of handing it back; True if set.
+
+    A CPU training step allocates and frees the same activation tensors (up to 16 MiB: the
+    default SFT batch's logits) every step. glibc's default mmaps the first ones, then, with
+    its dynamic thresholds, serves them from a heap it trims whenever the free top exceeds
+    twice the largest freed block, so pages go back to the kernel and fault in, zeroed, on
+    the next step. Measured on SFT (150 steps, 2 threads, five alternating pairs of fresh
+    processes): 0.93 to 1.0 million minor page faults against 0.23 million with these settings,
+    and 59/59, 68/58, 69/64, 43/43, 74/60 s (default/kept) on a machine whose speed drifted
+    1.7x within minutes; never slower. GRPO and evaluation at 1 thread showed no difference
+    beyond that noise. The numbers are the same bit for bit: only where memory comes from
+    changes (torch aligns every CPU tensor to 64 bytes either way). Tensors over 32 MiB are
+    still mapped and returned at free, so a large model's weights are not held twice; the cost
+    is that the process keeps up to its peak heap (the default SFT: RSS about 1 GB either way).
+    CPU runs only: on a GPU the host does little of this churn. Not glibc: a no-op."""
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    # The mmap threshold first: setting any of the three turns glibc's dynamic thresholds off,
+    # and a trim threshold alone would leave every block over 128 KiB mapped (measured on 40
+    # SFT steps: 7.5 million faults, 42 to 45 s against 28 to 29 s).
+    ok = mallopt(_M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD) == 1
+    ok = mallopt(_M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD) == 1 and ok
+    return mallopt(_M_TOP_PAD, HEAP_TOP_PAD) == 1 and ok
 
 
 def run(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
