@@ -21,10 +21,13 @@ the DAG, for `python -m pipeline.replay` to ask what the run would take with som
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from pipeline.preload_client import ENV as PRELOAD_ENV
 from pipeline.stage import THREADS_ENV
 
 
@@ -104,9 +108,10 @@ class Schedule:
         return [n for n in self.order if n in self.upstream and n not in self.done | self.failed]
 
 
-def dvc_plan(targets: list[str], force: bool) -> tuple[dict[str, set[str]], list[str]]:
+def dvc_plan(targets: list[str], force: bool) -> tuple[dict[str, set[str]], list[str], dict[str, str]]:
     """From DVC: the stages to run (out of date ones and all below them, or every selected stage
-    with `force`), each with the stages of the run it waits for, and dvc.yaml's stage order."""
+    with `force`), each with the stages of the run it waits for; dvc.yaml's stage order; and the
+    command of each stage to run."""
     from dvc.repo import Repo
 
     with Repo(".") as repo:
@@ -130,7 +135,8 @@ def dvc_plan(targets: list[str], force: bool) -> tuple[dict[str, set[str]], list
                 stale |= {s.addressing for s in nx.ancestors(graph, names[name]) if s.addressing in names}
         upstream = {n: {s.addressing for s in nx.descendants(graph, names[n]) if s.addressing in stale}
                     for n in stale}
-    return upstream, order
+        commands = {n: " ".join(c) if isinstance(c, list) else str(c) for n in stale for c in [names[n].cmd]}
+    return upstream, order, commands
 
 
 @dataclass
@@ -155,7 +161,7 @@ def say_now(line: str) -> None:
     print(line, flush=True)  # the start/finish lines must not wait in a pipe's buffer
 
 
-def run(schedule: Schedule, force: bool, logs: Path, say=say_now) -> list[Outcome]:
+def run(schedule: Schedule, force: bool, logs: Path, say=say_now, env: dict[str, str] | None = None) -> list[Outcome]:
     logs.mkdir(parents=True, exist_ok=True)
     procs: dict[str, tuple[subprocess.Popen, float, Path, object]] = {}
     outcomes: list[Outcome] = []
@@ -172,8 +178,8 @@ def run(schedule: Schedule, force: bool, logs: Path, say=say_now) -> list[Outcom
                 cmd = [sys.executable, "-m", "dvc", "--wait-for-lock", "repro", "--single-item", name]
                 if force:
                     cmd.append("--force")
-                env = {**os.environ, THREADS_ENV: str(threads)}
-                procs[name] = (subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env),
+                stage_env = {**os.environ, **(env or {}), THREADS_ENV: str(threads)}
+                procs[name] = (subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=stage_env),
                                time.monotonic(), log_path, handle)
                 say(f"{stamp()} start {name} ({threads} thread{'s' if threads > 1 else ''}), log: {log_path}")
             if schedule.over:
@@ -201,6 +207,51 @@ def run(schedule: Schedule, force: bool, logs: Path, say=say_now) -> list[Outcom
             proc.wait()
         raise
     return outcomes
+
+
+def start_preload(commands: Iterable[str], logs: Path, say=say_now) -> PreloadServer | None:
+    """The preload server for this run's `python -m pipeline.X` stages (pipeline/preload.py), or
+    None where it would not help or is untested: no such stage, or an NVIDIA device present."""
+    if not any("-m pipeline." in cmd for cmd in commands):
+        return None
+    if glob.glob("/dev/nvidia[0-9]*"):
+        say("stages start as fresh processes: the preload server is tested on CPU machines only")
+        return None
+    logs.mkdir(parents=True, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix="pipeline-preload-")  # short: a socket path has at most 107 bytes
+    path = os.path.join(folder, "socket")
+    handle = (logs / "preload.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.preload", path], stdout=handle,
+                            stderr=subprocess.STDOUT, env={k: v for k, v in os.environ.items() if k != PRELOAD_ENV})
+    server = PreloadServer(proc, handle, folder, {PRELOAD_ENV: path})
+    deadline = time.monotonic() + 30.0
+    while not os.path.exists(path):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            say(f"no preload server (see {logs / 'preload.log'}): stages start as fresh processes")
+            server.stop()
+            return None
+        time.sleep(0.05)
+    say(f"preload server: stages fork from imported libraries, log: {logs / 'preload.log'}")
+    return server
+
+
+@dataclass
+class PreloadServer:
+    proc: subprocess.Popen
+    handle: object
+    folder: str
+    env: dict[str, str]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.handle.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def summary(outcomes: Iterable[Outcome], wall: float, not_run: list[str]) -> str:
@@ -231,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-f", "--force", action="store_true", help="run every selected stage even if up to date")
     p.add_argument("--dry", action="store_true", help="print what would run, in start order, and exit")
     p.add_argument("--logs", default="logs/repro", help="folder for each stage's log (default logs/repro)")
+    p.add_argument("--no-preload", action="store_true",
+                   help="start every stage as a fresh process, without the preload server that forks "
+                        "`python -m pipeline.X` stages from imported libraries (pipeline/preload.py)")
     args = p.parse_args(argv)
     if args.jobs < 1 or args.cores < 1:
         p.error(f"--jobs and --cores must be >= 1 (got {args.jobs} and {args.cores})")
@@ -240,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     from dvc.exceptions import DvcException
 
     try:
-        upstream, order = dvc_plan(args.targets, args.force)
+        upstream, order, commands = dvc_plan(args.targets, args.force)
     except DvcException as err:  # an unknown target, a broken dvc.yaml: DVC's own message, one line
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -257,11 +311,15 @@ def main(argv: list[str] | None = None) -> int:
     schedule = Schedule(upstream, order, cores=args.cores, jobs=args.jobs)
     say_now(f"{len(upstream)} stages to run, up to {args.jobs} at a time on {args.cores} cores")
     began = time.monotonic()
+    server = None if args.no_preload else start_preload(commands.values(), Path(args.logs))
     try:
-        outcomes = run(schedule, args.force, Path(args.logs))
+        outcomes = run(schedule, args.force, Path(args.logs), env=server.env if server else None)
     except KeyboardInterrupt:
         print("interrupted: running stages stopped; training stages resume from their checkpoints")
         return 130
+    finally:
+        if server:
+            server.stop()
     wall = time.monotonic() - began
     print(summary(outcomes, wall, schedule.not_run()))
     from inputs.jsonl import write_text_atomic

@@ -152,12 +152,17 @@ def recorded_outputs(repo: Path) -> dict[str, str]:
 
 def test_forced_rerun_side_by_side_writes_what_dvc_repro_wrote(project):
     """Determinism, and the parallel runner: `python -m pipeline.repro --force` reruns every stage,
-    two side by side at 1 thread each where two are ready, and DVC records the same hash for every
-    model, dataset, sample file and metric as after the fixture's one-at-a-time `dvc repro` at 2
-    threads; a following `dvc repro` has nothing to do."""
+    two side by side at 1 thread each where two are ready, each forked by the preload server from
+    imported libraries, and DVC records the same hash for every model, dataset, sample file and
+    metric as after the fixture's one-at-a-time `dvc repro` at 2 threads in fresh processes; a
+    following `dvc repro` has nothing to do."""
     before, metrics = recorded_outputs(project), all_metrics(project)
     out = sh(project, sys.executable, "-m", "pipeline.repro", "--force", "--jobs", "2", "--cores", "2")
     assert re.search(r"start \S+ \(1 thread\)", out) and re.search(r"start \S+ \(2 threads\)", out)
+    assert "preload server: stages fork from imported libraries" in out
+    served = (project / "logs" / "repro" / "preload.log").read_text()
+    ran = len(re.findall(r" ran ", out))
+    assert served.count("forked pipeline.") == served.count("exited with 0") == ran > 20, served[-2000:]
     assert recorded_outputs(project) == before
     assert all_metrics(project) == metrics
     assert "Running stage" not in sh(project, "dvc", "repro")

@@ -1,0 +1,133 @@
+"""pipeline/preload.py and preload_client.py: stages forked by the preload server behave as the
+same `python -m pipeline.X` started fresh (outputs, streams, exit status, signals), and a
+request the server cannot serve as the client would runs in the client's own process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.preload import import_time_env
+from pipeline.preload_client import ENV, module_of
+
+ROOT = Path(__file__).resolve().parents[2]
+WORLD = ["-m", "pipeline.world", "--params", "profiles/smoke.yaml"]
+
+
+def world_args(out: Path) -> list[str]:
+    return [*WORLD, "--web", str(out / "web.jsonl"), "--seed-pages", str(out / "seed.jsonl"),
+            "--train", str(out / "train.jsonl"), "--test", str(out / "test.jsonl"), "--metrics", str(out / "m.json")]
+
+
+@pytest.fixture()
+def server(tmp_path):
+    """A server preloading one light module (the default list takes about 10 s to import)."""
+    path = tmp_path / "socket"
+    log = (tmp_path / "server.log").open("w")
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.preload", str(path), "--modules", "json"],
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+        time.sleep(0.05)
+    yield path, tmp_path / "server.log", env
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0
+    log.close()
+    assert not path.exists()  # the server removes its socket
+
+
+def client(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, **kw)
+
+
+def test_a_forked_stage_writes_what_a_fresh_process_writes(server, tmp_path):
+    path, log, env = server
+    fresh, forked = tmp_path / "fresh", tmp_path / "forked"
+    fresh.mkdir(), forked.mkdir()
+    plain = client(world_args(fresh), env)
+    handed = client(world_args(forked), {**env, ENV: str(path)})
+    assert plain.returncode == handed.returncode == 0, handed.stderr
+    assert "forked pipeline.world" in log.read_text() and "exited with 0" in log.read_text()
+    assert "no server" not in handed.stderr and "declined" not in handed.stderr
+    for name in ("web.jsonl", "seed.jsonl", "train.jsonl", "test.jsonl", "m.json"):
+        assert (fresh / name).read_bytes() == (forked / name).read_bytes(), name
+    # The stage wrote to the client's streams: its log lines reached this test's pipe.
+    assert "pipeline:" in handed.stderr and handed.stderr.count("\n") == plain.stderr.count("\n")
+
+
+def test_streams_and_exit_status_are_the_clients(server):
+    path, log, env = server
+    env = {**env, ENV: str(path)}
+    shown = client(["-m", "pipeline.world", "--help"], env)
+    assert shown.returncode == 0 and shown.stdout.startswith("usage: world.py")
+    bad = client(["-m", "pipeline.world", "--no-such-flag"], env)
+    assert bad.returncode == 2 and "the following arguments are required: --web" in bad.stderr
+    missing = client(["-m", "pipeline.world", "--params", "no/such.yaml", "--web", "a", "--seed-pages", "b",
+                      "--train", "c", "--test", "d", "--metrics", "e"], env)
+    assert missing.returncode == 1 and "no/such.yaml" in missing.stderr
+    assert log.read_text().count("forked pipeline.world") == 3
+    assert "exited with 2" in log.read_text() and "exited with 1" in log.read_text()
+
+
+def test_an_import_time_variable_that_differs_runs_the_stage_here(server):
+    path, log, env = server
+    done = client(["-m", "pipeline.world", "--help"], {**env, ENV: str(path), "OMP_NUM_THREADS": "3"})
+    assert done.returncode == 0 and done.stdout.startswith("usage: world.py")
+    assert "environment read at import differs from the server's: OMP_NUM_THREADS" in done.stderr
+    assert "running pipeline.world in this process" in done.stderr
+    assert "declined pipeline.world" in log.read_text() and "forked" not in log.read_text()
+
+
+def test_without_a_server_the_stage_runs_here_and_says_so(tmp_path):
+    env = {**os.environ, ENV: str(tmp_path / "none")}
+    done = client(["-m", "pipeline.world", "--help"], env)
+    assert done.returncode == 0 and done.stdout.startswith("usage: world.py")
+    assert f"no server at {tmp_path / 'none'}" in done.stderr
+
+
+def _wait_for(log: Path, text: str) -> None:
+    deadline = time.monotonic() + 60
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+
+
+def test_a_signal_to_the_client_reaches_the_stage(server, tmp_path):
+    path, log, env = server
+    proc = subprocess.Popen([sys.executable, *world_args(tmp_path), "--params", "params.yaml"], cwd=ROOT,
+                            env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(log, "forked pipeline.world")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == -signal.SIGTERM  # the client ends as its stage did
+    _wait_for(log, f"exited with {-signal.SIGTERM}")
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_a_client_that_dies_takes_its_stage_with_it(server, tmp_path):
+    path, log, env = server
+    proc = subprocess.Popen([sys.executable, *world_args(tmp_path), "--params", "params.yaml"], cwd=ROOT,
+                            env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(log, "forked pipeline.world")
+    proc.kill()
+    proc.wait()
+    _wait_for(log, "went away: stopping it")
+    _wait_for(log, f"exited with {-signal.SIGTERM}")
+
+
+def test_only_a_plain_dash_m_command_line_is_handed_over():
+    assert module_of(["python", "-m", "pipeline.sft", "--x"]) == "pipeline.sft"
+    assert module_of(["python", "-X", "importtime", "-m", "pipeline.sft"]) is None  # an option the server lacks
+    assert module_of(["python", "script.py"]) is None
+
+
+def test_import_time_variables_are_the_ones_compared():
+    env = {"OMP_NUM_THREADS": "1", "PIPELINE_THREADS": "2", "HF_HOME": "/x", "PYTHONUNBUFFERED": "1", "PATH": "/bin"}
+    assert import_time_env(env) == {"OMP_NUM_THREADS": "1", "HF_HOME": "/x"}
