@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import ctypes
 import gc
 import importlib
 import io
@@ -68,7 +69,8 @@ PRELOAD = (
 # a stage that sets one differently from the server runs in its own process instead.
 IMPORT_TIME_PREFIXES = ("OMP_", "MKL_", "KMP_", "GOMP_", "OPENBLAS_", "TORCH", "PYTORCH_", "CUDA_", "HF_",
                         "TRANSFORMERS_", "TOKENIZERS_", "PYTHON", "LD_", "MALLOC_", "GLIBC_", "MPL", "MATPLOTLIB")
-NOT_COMPARED = ("PYTHONUNBUFFERED",)  # the child sets its streams up from the client's value
+NOT_COMPARED = ("PYTHONUNBUFFERED",)
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h  # the child sets its streams up from the client's value
 
 
 class _Stop(Exception):
@@ -112,9 +114,10 @@ def _parse(message: dict, fds: list[int]) -> Request:
 def _receive(conn: socket.socket) -> Request | None:
     """The request on a new connection, with its three descriptors (None: not a valid request)."""
     conn.settimeout(10.0)
-    data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
-    buffer = bytearray(data)
+    fds: list[int] = []
     try:
+        data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
+        buffer = bytearray(data)
         message = read_message(conn, buffer) if data else None
         if message is None or len(fds) != 3:
             raise ValueError("incomplete request")
@@ -174,8 +177,8 @@ class Server:
         began = time.perf_counter()
         try:
             importlib.import_module(name)
-        except ImportError as err:  # an optional extra that is not installed: its stages import nothing
-            self.say(f"not preloaded: {name} ({err})")
+        except Exception as err:  # noqa: BLE001 - e.g. an extra that is not installed: the stage imports it
+            self.say(f"not preloaded: {name} ({type(err).__name__}: {err})")
             return
         self.imported.append(name)
         self.say(f"preloaded {name} in {time.perf_counter() - began:.2f} s")
@@ -297,9 +300,19 @@ def _stdio(request: Request) -> None:
     sys.stderr = sys.__stderr__ = stream(2, "w", old[2], True)
 
 
+def _die_with_server() -> None:
+    """SIGTERM to this child if the server dies (prctl PR_SET_PDEATHSIG): its client then reports
+    the stage as failed, so the stage must not go on writing outputs unseen."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 def run_request(request: Request) -> None:
     """In the forked child: become the client's `python -m MODULE ARGS` and run it."""
     os.setpgid(0, 0)  # its own group: the client and the server signal the stage with its workers
+    _die_with_server()
     _stdio(request)
     os.chdir(request.cwd)
     os.environ.clear()

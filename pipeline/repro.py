@@ -218,6 +218,9 @@ def start_preload(commands: Iterable[str], logs: Path, say=say_now) -> PreloadSe
     None where it would not help or is untested: no such stage, or an NVIDIA device present."""
     if not any("-m pipeline." in cmd for cmd in commands):
         return None
+    if not hasattr(os, "pidfd_open"):  # Linux 5.3 and later: the server waits on its stages' pidfds
+        say("stages start as fresh processes: the preload server needs Linux (os.pidfd_open)")
+        return None
     if glob.glob("/dev/nvidia[0-9]*"):
         say("stages start as fresh processes: the preload server is tested on CPU machines only")
         return None

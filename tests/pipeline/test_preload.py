@@ -131,3 +131,44 @@ def test_only_a_plain_dash_m_command_line_is_handed_over():
 def test_import_time_variables_are_the_ones_compared():
     env = {"OMP_NUM_THREADS": "1", "PIPELINE_THREADS": "2", "HF_HOME": "/x", "PYTHONUNBUFFERED": "1", "PATH": "/bin"}
     assert import_time_env(env) == {"OMP_NUM_THREADS": "1", "HF_HOME": "/x"}
+
+
+def test_a_stage_dies_with_its_server_and_the_client_reports_it(tmp_path):
+    """SIGKILL to the server: the stage gets SIGTERM (PR_SET_PDEATHSIG) instead of writing on
+    unseen, and its client exits 1 saying why."""
+    import re
+
+    path, log = tmp_path / "socket", tmp_path / "server.log"
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    with log.open("w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "pipeline.preload", str(path), "--modules", "json"],
+                                  cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc = subprocess.Popen([sys.executable, *world_args(tmp_path), "--params", "params.yaml"], cwd=ROOT,
+                            env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _wait_for(log, "forked pipeline.world")
+    pid = int(re.search(r"forked pipeline.world as pid (\d+)", log.read_text()).group(1))
+    server.kill()
+    server.wait()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "the server went away before pipeline.world" in err
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]:
+        assert time.monotonic() < deadline, "the stage outlived its server"
+        time.sleep(0.05)
+    assert not (tmp_path / "m.json").exists()  # stopped, not run to its end (its last write)
+
+
+def test_a_malformed_request_is_dropped_and_the_server_serves_on(server):
+    import socket
+
+    path, log, env = server
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as junk:
+        junk.connect(str(path))
+        junk.sendall(b"not json\n")
+    done = client(["-m", "pipeline.world", "--help"], {**env, ENV: str(path)})
+    assert done.returncode == 0 and done.stdout.startswith("usage: world.py")
+    assert "forked pipeline.world" in log.read_text()
