@@ -291,7 +291,10 @@ def _stdio(request: Request) -> None:
 
     def stream(fd: int, mode: str, like: io.TextIOWrapper, line: bool) -> io.TextIOWrapper:
         raw = io.FileIO(fd, mode, closefd=False)
-        binary = raw if unbuffered and mode == "w" else io.BufferedWriter(raw) if mode == "w" else io.BufferedReader(raw)
+        if mode == "r":
+            binary = io.BufferedReader(raw)
+        else:
+            binary = raw if unbuffered else io.BufferedWriter(raw)
         return io.TextIOWrapper(binary, encoding=like.encoding, errors=like.errors, line_buffering=line,
                                 write_through=unbuffered and mode == "w")
 
@@ -370,7 +373,10 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, stop)
     gc.disable()  # no collection in the server: freed objects would leave holes in pages its children share
-    server = Server(args.socket, tuple(m for m in args.modules.split(",") if m), say=lambda line: print(f"{time.strftime('%H:%M:%S')} {line}", flush=True))
+    def say(line: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+    server = Server(args.socket, tuple(m for m in args.modules.split(",") if m), say=say)
     try:
         request = server.serve()
     except _Stop:

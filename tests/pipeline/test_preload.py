@@ -93,6 +93,17 @@ def test_without_a_server_the_stage_runs_here_and_says_so(tmp_path):
     assert f"no server at {tmp_path / 'none'}" in done.stderr
 
 
+def slow_world(tmp_path: Path) -> list[str]:
+    """`world` on a web fifty times the default's (ten times took 4.8 s): a stage still running
+    when the test signals it, on a loaded machine too."""
+    import yaml
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["world"]["web"]["pages_per_domain"] *= 50
+    (tmp_path / "slow.yaml").write_text(yaml.safe_dump(params))
+    return [*world_args(tmp_path), "--params", str(tmp_path / "slow.yaml")]
+
+
 def _wait_for(log: Path, text: str) -> None:
     deadline = time.monotonic() + 60
     while text not in log.read_text():
@@ -102,7 +113,7 @@ def _wait_for(log: Path, text: str) -> None:
 
 def test_a_signal_to_the_client_reaches_the_stage(server, tmp_path):
     path, log, env = server
-    proc = subprocess.Popen([sys.executable, *world_args(tmp_path), "--params", "params.yaml"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, *slow_world(tmp_path)], cwd=ROOT,
                             env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for(log, "forked pipeline.world")
     proc.send_signal(signal.SIGTERM)
@@ -113,7 +124,7 @@ def test_a_signal_to_the_client_reaches_the_stage(server, tmp_path):
 
 def test_a_client_that_dies_takes_its_stage_with_it(server, tmp_path):
     path, log, env = server
-    proc = subprocess.Popen([sys.executable, *world_args(tmp_path), "--params", "params.yaml"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, *slow_world(tmp_path)], cwd=ROOT,
                             env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for(log, "forked pipeline.world")
     proc.kill()
@@ -147,7 +158,7 @@ def test_a_stage_dies_with_its_server_and_the_client_reports_it(tmp_path):
     while not path.exists():
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    proc = subprocess.Popen([sys.executable, *world_args(tmp_path), "--params", "params.yaml"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, *slow_world(tmp_path)], cwd=ROOT,
                             env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     _wait_for(log, "forked pipeline.world")
     pid = int(re.search(r"forked pipeline.world as pid (\d+)", log.read_text()).group(1))
