@@ -56,7 +56,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from pipeline.preload_client import ENV, read_message
+from pipeline.preload_client import ENV, end_as, read_message
 
 # In import order: the data stages' libraries first (they run first), then the torch stack.
 PRELOAD = (
@@ -69,8 +69,8 @@ PRELOAD = (
 # a stage that sets one differently from the server runs in its own process instead.
 IMPORT_TIME_PREFIXES = ("OMP_", "MKL_", "KMP_", "GOMP_", "OPENBLAS_", "TORCH", "PYTORCH_", "CUDA_", "HF_",
                         "TRANSFORMERS_", "TOKENIZERS_", "PYTHON", "LD_", "MALLOC_", "GLIBC_", "MPL", "MATPLOTLIB")
-NOT_COMPARED = ("PYTHONUNBUFFERED",)
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h  # the child sets its streams up from the client's value
+NOT_COMPARED = ("PYTHONUNBUFFERED",)  # the child sets its streams up from the client's value
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class _Stop(Exception):
@@ -151,7 +151,6 @@ class Server:
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ, ("accept", None))
         self.children: dict[int, tuple[socket.socket, int, float]] = {}  # pid -> (client connection, pidfd, start)
-        self.imported: list[str] = []
 
     def serve(self) -> Request:
         while True:
@@ -180,7 +179,6 @@ class Server:
         except Exception as err:  # noqa: BLE001 - e.g. an extra that is not installed: the stage imports it
             self.say(f"not preloaded: {name} ({type(err).__name__}: {err})")
             return
-        self.imported.append(name)
         self.say(f"preloaded {name} in {time.perf_counter() - began:.2f} s")
 
     def _accept(self) -> Request | None:
@@ -349,15 +347,7 @@ def _exit(code: int) -> None:
     if shutdown is not None:
         shutdown()
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    if code < 0:  # an uncaught KeyboardInterrupt ends a Python program by SIGINT
-        signal.signal(-code, signal.SIG_DFL)
-        os.kill(os.getpid(), -code)
-    os._exit(code & 0xFF)
+    end_as(code)  # an uncaught KeyboardInterrupt (code -SIGINT) ends a Python program by SIGINT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -373,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, stop)
     gc.disable()  # no collection in the server: freed objects would leave holes in pages its children share
+
     def say(line: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
 

@@ -100,10 +100,18 @@ def delegate() -> None:
     if reply is None:
         _say(f"the server went away before {module} (pid {pid}) ended")
         os._exit(1)
-    code = reply["exit"]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if code < 0:  # killed by a signal: end the same way, so the caller sees what happened
+    end_as(reply["exit"])
+
+
+def end_as(code: int) -> None:
+    """Flush the standard streams and end this process with exit status `code`, or, when it is
+    negative, by signal -code (the default action), so that a caller sees what happened."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    if code < 0:
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
-    os._exit(code)
+    os._exit(code & 0xFF)
