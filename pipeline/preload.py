@@ -71,6 +71,7 @@ IMPORT_TIME_PREFIXES = ("OMP_", "MKL_", "KMP_", "GOMP_", "OPENBLAS_", "TORCH", "
                         "TRANSFORMERS_", "TOKENIZERS_", "PYTHON", "LD_", "MALLOC_", "GLIBC_", "MPL", "MATPLOTLIB")
 NOT_COMPARED = ("PYTHONUNBUFFERED",)  # the child sets its streams up from the client's value
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_HANDLED = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}  # the server's own handlers (main)
 
 
 class _Stop(Exception):
@@ -196,18 +197,30 @@ class Server:
                 os.close(fd)
             return None
         gc.freeze()  # the imported objects: a collection in the child neither visits nor copies them
+        # Signals wait until the child has its own group and default handlers: a SIGTERM in
+        # between would otherwise run the server's handler in the child, or miss its group.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
+        server = os.getpid()
         pid = os.fork()
         if pid == 0:
+            os.setpgid(0, 0)  # its own group: the client and the server signal the stage with its workers
+            _die_with(server)
             self._become_child(conn)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             return request
+        try:  # the parent sets it too (the usual idiom): the group exists before the client hears the pid
+            os.setpgid(pid, pid)
+        except (ProcessLookupError, PermissionError):  # already exited, or already done by the child
+            pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for fd in request.fds:
             os.close(fd)
         pidfd = os.pidfd_open(pid)
         self.children[pid] = (conn, pidfd, time.monotonic())
         self.selector.register(pidfd, selectors.EVENT_READ, ("exit", pid))
         self.selector.register(conn, selectors.EVENT_READ, ("client", pid))
-        _send(conn, {"pid": pid})
         self.say(f"forked {request.module} as pid {pid} ({' '.join(request.argv)[:200]})")
+        _send(conn, {"pid": pid})
         return None
 
     def _become_child(self, keep: socket.socket) -> None:
@@ -234,10 +247,10 @@ class Server:
             self.selector.unregister(conn)
         except (KeyError, ValueError):
             pass
-        _send(conn, {"exit": code})
-        conn.close()
         self.say(f"pid {pid} exited with {code} after {time.monotonic() - began:.1f} s "
                  f"(cpu {usage.ru_utime:.1f} s user + {usage.ru_stime:.1f} s sys, {usage.ru_minflt} minor faults)")
+        _send(conn, {"exit": code})  # after the log line: a client that has its status finds the line written
+        conn.close()
 
     def _client_gone(self, pid: int, conn: socket.socket) -> None:
         if pid not in self.children:  # reaped earlier in the same round of events
@@ -301,19 +314,21 @@ def _stdio(request: Request) -> None:
     sys.stderr = sys.__stderr__ = stream(2, "w", old[2], True)
 
 
-def _die_with_server() -> None:
+def _die_with(server: int) -> None:
     """SIGTERM to this child if the server dies (prctl PR_SET_PDEATHSIG): its client then reports
-    the stage as failed, so the stage must not go on writing outputs unseen."""
+    the stage as failed, so the stage must not go on writing outputs unseen. A server that died
+    before the prctl is seen as a changed parent; the signal, blocked until the child is set up,
+    then ends it."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
         pass
+    if os.getppid() != server:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def run_request(request: Request) -> None:
     """In the forked child: become the client's `python -m MODULE ARGS` and run it."""
-    os.setpgid(0, 0)  # its own group: the client and the server signal the stage with its workers
-    _die_with_server()
     _stdio(request)
     os.chdir(request.cwd)
     os.environ.clear()
@@ -360,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     def stop(signum: int, _frame: object) -> None:
         raise _Stop
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for signum in _HANDLED:
         signal.signal(signum, stop)
     gc.disable()  # no collection in the server: freed objects would leave holes in pages its children share
 

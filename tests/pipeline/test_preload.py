@@ -183,3 +183,30 @@ def test_a_malformed_request_is_dropped_and_the_server_serves_on(server):
     done = client(["-m", "pipeline.world", "--help"], {**env, ENV: str(path)})
     assert done.returncode == 0 and done.stdout.startswith("usage: world.py")
     assert "forked pipeline.world" in log.read_text()
+
+
+def test_the_stage_leads_its_group_before_the_client_hears_its_pid(server, tmp_path):
+    """The race CI hit: a client gone right after the fork was signalled through a group the child
+    had not yet made, and the stage ran on. The group must exist when the pid is announced, so a
+    client that leaves at once still stops its stage."""
+    import json
+    import re
+    import socket
+
+    from pipeline.preload_client import read_message
+
+    path, log, env = server
+    argv = slow_world(tmp_path)
+    request = {"module": "pipeline.world", "argv": argv[2:], "cwd": str(ROOT), "env": {**env, ENV: str(path)},
+               "executable": sys.executable, "orig_argv": [sys.executable, *argv]}
+    for _ in range(3):
+        null = os.open(os.devnull, os.O_RDWR)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(str(path))
+            socket.send_fds(sock, [(json.dumps(request) + "\n").encode()], [null, null, null])
+            pid = read_message(sock, bytearray())["pid"]
+            assert os.getpgid(pid) == pid  # as soon as the pid is announced
+        os.close(null)  # the client is gone the moment the pid is known
+        _wait_for(log, f"pid {pid} exited with {-signal.SIGTERM}")
+    assert len(re.findall("went away: stopping it", log.read_text())) == 3
+    assert not (tmp_path / "m.json").exists()
