@@ -210,15 +210,15 @@ class Server:
             return request
         try:  # the parent sets it too (the usual idiom): the group exists before the client hears the pid
             os.setpgid(pid, pid)
-        except (ProcessLookupError, PermissionError):  # already exited, or already done by the child
+        except (ProcessLookupError, PermissionError):  # the child has exited already, or called exec (EACCES)
             pass
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for fd in request.fds:
             os.close(fd)
         pidfd = os.pidfd_open(pid)
         self.children[pid] = (conn, pidfd, time.monotonic())
         self.selector.register(pidfd, selectors.EVENT_READ, ("exit", pid))
         self.selector.register(conn, selectors.EVENT_READ, ("client", pid))
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a stop that waited now finds the child among those it stops
         self.say(f"forked {request.module} as pid {pid} ({' '.join(request.argv)[:200]})")
         _send(conn, {"pid": pid})
         return None

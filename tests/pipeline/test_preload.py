@@ -25,22 +25,27 @@ def world_args(out: Path) -> list[str]:
             "--train", str(out / "train.jsonl"), "--test", str(out / "test.jsonl"), "--metrics", str(out / "m.json")]
 
 
-@pytest.fixture()
-def server(tmp_path):
-    """A server preloading one light module (the default list takes about 10 s to import)."""
-    path = tmp_path / "socket"
-    log = (tmp_path / "server.log").open("w")
+def start_server(tmp_path: Path) -> tuple[subprocess.Popen, Path, Path, dict[str, str]]:
+    """(process, socket, log, env) of a server preloading one light module (the default list
+    takes about 10 s to import), once it listens."""
+    path, log = tmp_path / "socket", tmp_path / "server.log"
     env = {k: v for k, v in os.environ.items() if k != ENV}
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.preload", str(path), "--modules", "json"],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline.preload", str(path), "--modules", "json"],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 30
     while not path.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
         time.sleep(0.05)
-    yield path, tmp_path / "server.log", env
+    return proc, path, log, env
+
+
+@pytest.fixture()
+def server(tmp_path):
+    proc, path, log, env = start_server(tmp_path)
+    yield path, log, env
     proc.terminate()
     assert proc.wait(timeout=30) == 0
-    log.close()
     assert not path.exists()  # the server removes its socket
 
 
@@ -149,15 +154,7 @@ def test_a_stage_dies_with_its_server_and_the_client_reports_it(tmp_path):
     unseen, and its client exits 1 saying why."""
     import re
 
-    path, log = tmp_path / "socket", tmp_path / "server.log"
-    env = {k: v for k, v in os.environ.items() if k != ENV}
-    with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "pipeline.preload", str(path), "--modules", "json"],
-                                  cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 30
-    while not path.exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    server, path, log, env = start_server(tmp_path)
     proc = subprocess.Popen([sys.executable, *slow_world(tmp_path)], cwd=ROOT,
                             env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     _wait_for(log, "forked pipeline.world")
@@ -209,4 +206,18 @@ def test_the_stage_leads_its_group_before_the_client_hears_its_pid(server, tmp_p
         os.close(null)  # the client is gone the moment the pid is known
         _wait_for(log, f"pid {pid} exited with {-signal.SIGTERM}")
     assert len(re.findall("went away: stopping it", log.read_text())) == 3
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_a_stopped_server_stops_its_stages_first(tmp_path):
+    """SIGTERM to the server (the runner's `finally`): its running stage is stopped, not left
+    writing, and the client says the server went away."""
+    server, path, log, env = start_server(tmp_path)
+    proc = subprocess.Popen([sys.executable, *slow_world(tmp_path)], cwd=ROOT,
+                            env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _wait_for(log, "forked pipeline.world")
+    server.terminate()
+    assert server.wait(timeout=30) == 0 and not path.exists()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "the server went away before pipeline.world" in err
     assert not (tmp_path / "m.json").exists()
