@@ -197,8 +197,9 @@ class Server:
                 os.close(fd)
             return None
         gc.freeze()  # the imported objects: a collection in the child neither visits nor copies them
-        # Signals wait until the child has its own group and default handlers: a SIGTERM in
-        # between would otherwise run the server's handler in the child, or miss its group.
+        # Signals wait until the child has its own group and default handlers (a SIGTERM in
+        # between would otherwise run the server's handler in the child, or miss its group),
+        # and in the server until the client has the pid.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
         server = os.getpid()
         pid = os.fork()
@@ -218,9 +219,12 @@ class Server:
         self.children[pid] = (conn, pidfd, time.monotonic())
         self.selector.register(pidfd, selectors.EVENT_READ, ("exit", pid))
         self.selector.register(conn, selectors.EVENT_READ, ("client", pid))
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a stop that waited now finds the child among those it stops
-        self.say(f"forked {request.module} as pid {pid} ({' '.join(request.argv)[:200]})")
         _send(conn, {"pid": pid})
+        self.say(f"forked {request.module} as pid {pid} ({' '.join(request.argv)[:200]})")
+        # A stop that waited now finds the stage among those it stops, and its client knows the
+        # pid: it reports the server gone instead of taking the closed connection for a refusal
+        # and running the stage itself.
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         return None
 
     def _become_child(self, keep: socket.socket) -> None:
