@@ -62,6 +62,15 @@ def read_message(sock: socket.socket, buffer: bytearray) -> dict | None:
     return json.loads(line)
 
 
+def send_request(sock: socket.socket, module: str, argv: list[str], cwd: str, env: dict[str, str],
+                 orig_argv: list[str], fds: list[int]) -> None:
+    """Ask the server to run `python -m module argv` as this interpreter would in `cwd` with `env`,
+    on descriptors `fds` as the stage's 0, 1 and 2."""
+    request = {"module": module, "argv": argv, "cwd": cwd, "env": env, "executable": sys.executable,
+               "orig_argv": orig_argv}
+    socket.send_fds(sock, [json.dumps(request).encode() + b"\n"], fds)
+
+
 def delegate() -> None:
     """Run this stage in the preload server and exit with its status, or return to run it here."""
     path = os.environ.get(ENV)
@@ -74,11 +83,9 @@ def delegate() -> None:
     except OSError as err:
         _say(f"no server at {path} ({err.strerror}); running {module} in this process")
         return
-    request = {"module": module, "argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ),
-               "executable": sys.executable, "orig_argv": list(sys.orig_argv)}
     buffer = bytearray()
     try:
-        socket.send_fds(sock, [json.dumps(request).encode() + b"\n"], _stdio_fds())
+        send_request(sock, module, sys.argv[1:], os.getcwd(), dict(os.environ), list(sys.orig_argv), _stdio_fds())
         reply = read_message(sock, buffer)
     except OSError as err:
         reply = {"decline": f"server unreachable ({err.strerror})"}

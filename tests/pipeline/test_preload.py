@@ -109,6 +109,12 @@ def slow_world(tmp_path: Path) -> list[str]:
     return [*world_args(tmp_path), "--params", str(tmp_path / "slow.yaml")]
 
 
+def slow_client(tmp_path: Path, path: Path, env: dict[str, str], stderr: int = subprocess.DEVNULL) -> subprocess.Popen:
+    """`slow_world` started as a client of the server at `path`."""
+    return subprocess.Popen([sys.executable, *slow_world(tmp_path)], cwd=ROOT, env={**env, ENV: str(path)},
+                            stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+
+
 def _wait_for(log: Path, text: str) -> None:
     deadline = time.monotonic() + 60
     while text not in log.read_text():
@@ -118,8 +124,7 @@ def _wait_for(log: Path, text: str) -> None:
 
 def test_a_signal_to_the_client_reaches_the_stage(server, tmp_path):
     path, log, env = server
-    proc = subprocess.Popen([sys.executable, *slow_world(tmp_path)], cwd=ROOT,
-                            env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = slow_client(tmp_path, path, env)
     _wait_for(log, "forked pipeline.world")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == -signal.SIGTERM  # the client ends as its stage did
@@ -129,8 +134,7 @@ def test_a_signal_to_the_client_reaches_the_stage(server, tmp_path):
 
 def test_a_client_that_dies_takes_its_stage_with_it(server, tmp_path):
     path, log, env = server
-    proc = subprocess.Popen([sys.executable, *slow_world(tmp_path)], cwd=ROOT,
-                            env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = slow_client(tmp_path, path, env)
     _wait_for(log, "forked pipeline.world")
     proc.kill()
     proc.wait()
@@ -155,8 +159,7 @@ def test_a_stage_dies_with_its_server_and_the_client_reports_it(tmp_path):
     import re
 
     server, path, log, env = start_server(tmp_path)
-    proc = subprocess.Popen([sys.executable, *slow_world(tmp_path)], cwd=ROOT,
-                            env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = slow_client(tmp_path, path, env, stderr=subprocess.PIPE)
     _wait_for(log, "forked pipeline.world")
     pid = int(re.search(r"forked pipeline.world as pid (\d+)", log.read_text()).group(1))
     server.kill()
@@ -186,24 +189,22 @@ def test_the_stage_leads_its_group_before_the_client_hears_its_pid(server, tmp_p
     """The race CI hit: a client gone right after the fork was signalled through a group the child
     had not yet made, and the stage ran on. The group must exist when the pid is announced, so a
     client that leaves at once still stops its stage."""
-    import json
     import re
     import socket
 
-    from pipeline.preload_client import read_message
+    from pipeline.preload_client import read_message, send_request
 
     path, log, env = server
     argv = slow_world(tmp_path)
-    request = {"module": "pipeline.world", "argv": argv[2:], "cwd": str(ROOT), "env": {**env, ENV: str(path)},
-               "executable": sys.executable, "orig_argv": [sys.executable, *argv]}
     for _ in range(3):
         null = os.open(os.devnull, os.O_RDWR)
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:  # closed the moment the pid is known
             sock.connect(str(path))
-            socket.send_fds(sock, [(json.dumps(request) + "\n").encode()], [null, null, null])
+            send_request(sock, "pipeline.world", argv[2:], str(ROOT), {**env, ENV: str(path)},
+                         [sys.executable, *argv], [null, null, null])
             pid = read_message(sock, bytearray())["pid"]
             assert os.getpgid(pid) == pid  # as soon as the pid is announced
-        os.close(null)  # the client is gone the moment the pid is known
+        os.close(null)
         _wait_for(log, f"pid {pid} exited with {-signal.SIGTERM}")
     assert len(re.findall("went away: stopping it", log.read_text())) == 3
     assert not (tmp_path / "m.json").exists()
@@ -213,8 +214,7 @@ def test_a_stopped_server_stops_its_stages_first(tmp_path):
     """SIGTERM to the server (the runner's `finally`): its running stage is stopped, not left
     writing, and the client says the server went away."""
     server, path, log, env = start_server(tmp_path)
-    proc = subprocess.Popen([sys.executable, *slow_world(tmp_path)], cwd=ROOT,
-                            env={**env, ENV: str(path)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = slow_client(tmp_path, path, env, stderr=subprocess.PIPE)
     _wait_for(log, "forked pipeline.world")
     server.terminate()
     assert server.wait(timeout=30) == 0 and not path.exists()
