@@ -67,7 +67,7 @@ PRELOAD = (
 )
 # Variables read when a library loads (thread pools, allocators, caches, the interpreter itself);
 # a stage that sets one differently from the server runs in its own process instead.
-IMPORT_TIME_PREFIXES = ("OMP_", "MKL_", "KMP_", "GOMP_", "OPENBLAS_", "TORCH", "PYTORCH_", "CUDA_", "HF_",
+IMPORT_TIME_PREFIXES = ("OMP_", "MKL_", "ATEN_", "KMP_", "GOMP_", "OPENBLAS_", "TORCH", "PYTORCH_", "CUDA_", "HF_",
                         "TRANSFORMERS_", "TOKENIZERS_", "PYTHON", "LD_", "MALLOC_", "GLIBC_", "MPL", "MATPLOTLIB")
 NOT_COMPARED = ("PYTHONUNBUFFERED",)  # the child sets its streams up from the client's value
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h

@@ -1,7 +1,12 @@
 """Shared fixtures: small synthetic problems, a real BPE tokenizer and a tiny real Llama model."""
 
 import pytest
-import torch
+
+from pipeline.cpu_kernels import pin_cpu_kernels
+
+pin_cpu_kernels()  # before torch runs a kernel: tests compute what the stages compute (pipeline/cpu_kernels.py)
+
+import torch  # noqa: E402
 
 from evaluation.prompts import plain_prompt, with_prompts
 from inputs.problems import normalize_all

@@ -149,8 +149,9 @@ def test_only_a_plain_dash_m_command_line_is_handed_over():
 
 
 def test_import_time_variables_are_the_ones_compared():
-    env = {"OMP_NUM_THREADS": "1", "PIPELINE_THREADS": "2", "HF_HOME": "/x", "PYTHONUNBUFFERED": "1", "PATH": "/bin"}
-    assert import_time_env(env) == {"OMP_NUM_THREADS": "1", "HF_HOME": "/x"}
+    env = {"OMP_NUM_THREADS": "1", "PIPELINE_THREADS": "2", "HF_HOME": "/x", "PYTHONUNBUFFERED": "1", "PATH": "/bin",
+           "ATEN_CPU_CAPABILITY": "avx2"}
+    assert import_time_env(env) == {"OMP_NUM_THREADS": "1", "HF_HOME": "/x", "ATEN_CPU_CAPABILITY": "avx2"}
 
 
 def test_a_stage_dies_with_its_server_and_the_client_reports_it(tmp_path):
