@@ -1,21 +1,27 @@
-"""The CPU kernel family every stage uses, fixed so that two x86 machines compute the same bits.
+"""The CPU kernel family every stage uses, fixed so that x86 machines of different vector widths
+compute the same bits.
 
 Why: torch picks its vectorised CPU kernels (softmax, norms, reductions, elementwise ops) by the
 widest instruction set the CPU has, and each width sums in another order. The committed
 `dvc.lock` was made on an AVX2 machine (AMD EPYC); on an AVX-512 one (AMD EPYC, 2026-12-02) the
-same code and params gave another pretrained model (final loss 2.9790 against 2.9888), and
-every model after it differed: the SFT model's synthetic top-1 was 0.758 against the committed
-0.842. With `ATEN_CPU_CAPABILITY=avx2` the AVX-512 machine gave 2.9888 again, and the whole run
-the committed hashes (README, "Reference results"). MKL's matrix products took the same path on
-both machines here (`MKL_CBWR` changed nothing on this AMD CPU); on Intel CPUs MKL picks its
-kernels by width too, and `MKL_CBWR=AVX2` is MKL's own switch for results that do not depend on
-the CPU (not measured here: no Intel machine).
+same code and params gave another pretrained model (final loss 2.9790 against 2.9888), and every
+model after it differed: the SFT model's synthetic top-1 was 0.758 against the committed 0.842.
+With `ATEN_CPU_CAPABILITY=avx2` the AVX-512 machine wrote the committed pretrained and SFT models,
+reward-model data and SFT evaluation bit for bit; the reward models and RL runs still differed in
+the last float digits, which moved synthetic top-1 by at most 1.2 points (README, "Offline and
+reproducible"). MKL's matrix products took the same path on both machines here (`MKL_CBWR`
+changed nothing on this AMD CPU); on Intel CPUs MKL picks its kernels by width too, and
+`MKL_CBWR=AVX2` is MKL's own switch for results that do not depend on the CPU (not measured
+here: no Intel machine).
 
-Cost: none measured: pretraining took 27.7 s with AVX2 kernels and 28.5 s with AVX-512 ones.
+Cost: none. `python bench/cpu_kernels.py` (3 alternating pairs, 1 thread, 2026-12-02): the AVX-512
+kernels took 1.04x the AVX2 time for 30 SFT-shaped training steps and 1.18x for a 16 x 8 rollout.
 
-A value the user exported wins (e.g. `ATEN_CPU_CAPABILITY=avx512 MKL_CBWR=AUTO` for the machine's
-widest kernels, giving up equal bits across machines). Set in `pipeline/__init__.py`, before any
-stage imports torch: torch reads the variable once, at its first vectorised kernel.
+Not a DVC dependency: DVC tracks no environment variable (nor the thread count), so a run with
+other kernels is not flagged as changed. A value the user exported wins (e.g.
+`ATEN_CPU_CAPABILITY=avx512 MKL_CBWR=AUTO` for the machine's widest kernels, giving up equal bits
+across machines). Set in `pipeline/__init__.py`, before any stage imports torch: torch reads the
+variable once, at its first vectorised kernel.
 """
 
 from __future__ import annotations

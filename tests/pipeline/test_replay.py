@@ -111,13 +111,14 @@ def test_bad_inputs_get_one_clear_line(tmp_path, capsys):
     assert "--cores and --jobs must be >= 1" in capsys.readouterr().err
 
 
-def test_the_committed_record_replays_to_its_measured_wall_time():
-    """reports/run_times.json is a real default run (README, "Why not 15 min on a slow day"):
-    replayed unchanged through today's Schedule it must land on the wall time the runner measured,
-    or the README's what-ifs from it no longer describe this runner."""
+@pytest.mark.parametrize("name", ["run_times.json", "run_times_avx512.json"])
+def test_the_committed_records_replay_to_their_measured_wall_time(name):
+    """reports/run_times*.json are real default runs, on an AVX2 and an AVX-512 machine (README,
+    "Reference results"): replayed unchanged through today's Schedule each must land on the wall
+    time the runner measured, or the README's what-ifs from them no longer describe this runner."""
     from pathlib import Path
 
-    rec = load(Path(__file__).resolve().parents[2] / "reports" / "run_times.json")
+    rec = load(Path(__file__).resolve().parents[2] / "reports" / name)
     result = replay(rec, rec.seconds)
     assert result.other_threads == []
     assert abs(result.wall - rec.wall) <= 0.01 * rec.wall
