@@ -17,8 +17,9 @@ here: no Intel machine).
 Cost: none. `python bench/cpu_kernels.py` (3 alternating pairs, 1 thread, 2026-12-02): the AVX-512
 kernels took 1.04x the AVX2 time for 30 SFT-shaped training steps and 1.18x for a 16 x 8 rollout.
 
-Not a DVC dependency: DVC tracks no environment variable (nor the thread count), so a run with
-other kernels is not flagged as changed. A value the user exported wins (e.g.
+A dependency of every stage in dvc.yaml, like stage.py: editing the pinned values reruns the
+DAG. The variables themselves DVC does not track (nor the thread count), so a run with other
+kernels exported is not flagged as changed. A value the user exported wins (e.g.
 `ATEN_CPU_CAPABILITY=avx512 MKL_CBWR=AUTO` for the machine's widest kernels, giving up equal bits
 across machines). Set in `pipeline/__init__.py`, before any stage imports torch: torch reads the
 variable once, at its first vectorised kernel.
