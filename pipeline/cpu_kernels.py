@@ -9,10 +9,10 @@ model after it differed: the SFT model's synthetic top-1 was 0.758 against the c
 With `ATEN_CPU_CAPABILITY=avx2` the AVX-512 machine wrote the committed pretrained and SFT models,
 reward-model data and SFT evaluation bit for bit; the reward models and RL runs still differed in
 the last float digits, which moved synthetic top-1 by at most 1.2 points (README, "Offline and
-reproducible"). MKL's matrix products took the same path on both machines here (`MKL_CBWR`
-changed nothing on this AMD CPU); on Intel CPUs MKL picks its kernels by width too, and
-`MKL_CBWR=AVX2` is MKL's own switch for results that do not depend on the CPU (not measured
-here: no Intel machine).
+reproducible"). MKL needed nothing on these two AMD CPUs: pretraining matched with
+`ATEN_CPU_CAPABILITY` alone, and `MKL_CBWR` changed no result here. On Intel CPUs MKL picks its
+kernels by width too, and `MKL_CBWR=AVX2` is MKL's own switch for results that do not depend on
+the CPU (not measured: no Intel machine).
 
 Cost: none. `python bench/cpu_kernels.py` (3 alternating pairs, 1 thread, 2026-12-02): the AVX-512
 kernels took 1.04x the AVX2 time for 30 SFT-shaped training steps and 1.18x for a 16 x 8 rollout.
