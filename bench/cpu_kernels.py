@@ -28,6 +28,7 @@ SETTINGS = {"avx2 (pinned)": "avx2", "avx512 (machine's own)": "avx512"}
 
 CHILD = r"""
 import json, sys, time
+from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import torch
 from pipeline.config import load_params
@@ -38,7 +39,7 @@ from generation import LeanEngine, SamplingSpec
 steps, threads = int(sys.argv[2]), int(sys.argv[3])
 torch.set_num_threads(threads)
 torch.use_deterministic_algorithms(True)
-params = load_params(str(__import__("pathlib").Path(sys.argv[1]) / "params.yaml"))
+params = load_params(str(Path(sys.argv[1]) / "params.yaml"))
 vocab = params.tokenizer.vocab_size
 model = build_model(params.model, vocab, 1, 0, seed=0)
 opt = make_optimizer(model, params.sft.optim)

@@ -4,7 +4,6 @@ others, so machines with and without AVX-512 compute the same bits."""
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +37,7 @@ def capability(env: dict[str, str]) -> str:
     return out.stdout.strip()
 
 
-@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64") or not has_avx2(),
+@pytest.mark.skipif(not pin_cpu_kernels({}) or not has_avx2(),  # the module's own x86 test
                     reason="needs an x86 CPU with AVX2 (/proc/cpuinfo)")
 def test_a_stage_process_runs_avx2_kernels_unless_told_otherwise():
     env = {k: v for k, v in os.environ.items() if k not in PINNED and k != "PIPELINE_PRELOAD"}
